@@ -1,0 +1,79 @@
+/**
+ * The application, the same on Workers and Node: middleware order, routes per resource,
+ * one error handler, 404/405. Entry points only supply a Runtime.
+ */
+import { Hono } from "hono";
+import type { AppEnv } from "./env";
+import { ApiError, apiError, errorResponse, onError } from "./errors";
+import { newId } from "./ids";
+import { jsonBody } from "./middleware/json-body";
+import { securityHeaders } from "./middleware/security-headers";
+import { adminRoutes } from "./routes/admin";
+import { licenseKeyRoutes } from "./routes/licenses";
+import { publicRoutes } from "./routes/public";
+import { type Runtime, servicesMiddleware } from "./services";
+
+export function newApp(runtime: Runtime): Hono<AppEnv> {
+	const app = new Hono<AppEnv>();
+
+	app.use(async (c, next) => {
+		const id = newId("req");
+		c.set("requestId", id);
+		await next();
+		c.res.headers.set("X-Request-Id", id);
+	});
+	app.use(securityHeaders());
+	// Raw bodies are the webhook's business (its signature covers the exact bytes).
+	app.use(async (c, next) => (c.req.path.startsWith("/webhooks/") ? next() : jsonBody()(c, next)));
+	app.use(servicesMiddleware(runtime));
+
+	app.route("/", publicRoutes);
+	app.route("/api/v1/licenses", licenseKeyRoutes);
+	app.route("/licenses", licenseKeyRoutes); // seed alias for older clients
+	app.route("/api/v1/admin", adminRoutes);
+
+	app.notFound((c) => {
+		const allowed = allowedMethods(app, c.req.path);
+		if (allowed.length > 0) {
+			return errorResponse(
+				c,
+				new ApiError("METHOD_NOT_ALLOWED", "This method is not allowed on this route.", {
+					headers: { Allow: allowed.join(", ") },
+				}),
+			);
+		}
+		return errorResponse(c, apiError("NOT_FOUND", "No route matches this path."));
+	});
+	app.onError(onError);
+	return app;
+}
+
+/** Methods registered for a path, to tell 405 from 404 (Hono itself only knows 404). */
+function allowedMethods(app: Hono<AppEnv>, path: string): string[] {
+	const methods = new Set<string>();
+	for (const route of app.routes) {
+		if (route.method === "ALL") continue;
+		if (routePattern(route.path).test(path)) methods.add(route.method);
+	}
+	return [...methods].sort();
+}
+
+const patterns = new Map<string, RegExp>();
+function routePattern(path: string): RegExp {
+	let re = patterns.get(path);
+	if (!re) {
+		const body = path
+			.split("/")
+			.map((seg) => {
+				if (seg.startsWith(":")) {
+					const custom = seg.match(/\{(.+)\}$/);
+					return custom ? `(?:${custom[1]})` : "[^/]+";
+				}
+				return seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+			})
+			.join("/");
+		re = new RegExp(`^${body}/?$`);
+		patterns.set(path, re);
+	}
+	return re;
+}

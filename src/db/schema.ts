@@ -1,0 +1,210 @@
+/**
+ * The relational model. Ids are prefixed text (`lic_…`, `act_…`) so a value seen in a log
+ * says what it is; timestamps are `timestamptz` and always UTC on the wire.
+ */
+import { sql } from "drizzle-orm";
+import {
+	boolean,
+	check,
+	index,
+	integer,
+	jsonb,
+	pgTable,
+	primaryKey,
+	text,
+	timestamp,
+	uniqueIndex,
+} from "drizzle-orm/pg-core";
+
+const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
+const tstz = (name: string) => timestamp(name, { withTimezone: true });
+
+/** What a plan grants, carried into every license token as `lic.entitlements`. */
+export interface PlanEntitlements {
+	/** Machines each seat may activate. */
+	activations_per_seat: number;
+	seats: number;
+	ci_runners: number;
+	features: string[];
+}
+
+export const plans = pgTable("plans", {
+	/** Stable slug used in the API and in Stripe metadata (`starter`, `team`, …). */
+	id: text("id").primaryKey(),
+	name: text("name").notNull(),
+	entitlements: jsonb("entitlements").$type<PlanEntitlements>().notNull(),
+	/** Monthly price in USD cents, for display; Stripe's price (found by lookup key) is what is charged. */
+	monthlyPriceCents: integer("monthly_price_cents").notNull(),
+	annualPriceCents: integer("annual_price_cents").notNull(),
+	stripeLookupKeyMonthly: text("stripe_lookup_key_monthly"),
+	stripeLookupKeyAnnual: text("stripe_lookup_key_annual"),
+	/** Pilot plans can be bought now; the rest are listed but sold later. */
+	purchasable: boolean("purchasable").notNull().default(false),
+	createdAt: createdAt(),
+});
+
+export const users = pgTable(
+	"users",
+	{
+		id: text("id").primaryKey(),
+		/** Stored lower-cased; one account per email is enforced by the unique index. */
+		email: text("email").notNull(),
+		/** PHC string (`$argon2id$v=19$m=…`), null for OAuth-only accounts. */
+		passwordHash: text("password_hash"),
+		emailVerifiedAt: tstz("email_verified_at"),
+		oauthProvider: text("oauth_provider"),
+		oauthProviderId: text("oauth_provider_id"),
+		stripeCustomerId: text("stripe_customer_id"),
+		/** Consecutive failed logins since the last success; drives lockout. */
+		failedLogins: integer("failed_logins").notNull().default(0),
+		lockedUntil: tstz("locked_until"),
+		createdAt: createdAt(),
+	},
+	(t) => [
+		uniqueIndex("users_email_key").on(t.email),
+		uniqueIndex("users_oauth_key").on(t.oauthProvider, t.oauthProviderId),
+		uniqueIndex("users_stripe_customer_key").on(t.stripeCustomerId),
+	],
+);
+
+export const LICENSE_STATUSES = ["active", "past_due", "suspended", "expired", "revoked"] as const;
+export type LicenseStatus = (typeof LICENSE_STATUSES)[number];
+
+export const licenses = pgTable(
+	"licenses",
+	{
+		id: text("id").primaryKey(),
+		/** HMAC-SHA-256 of the canonical key under LICENSE_KEY_PEPPER: a dump alone reveals no key. */
+		keyHash: text("key_hash").notNull(),
+		/** Last 4 characters, for display (`…-XXXX`). */
+		keyLast4: text("key_last4").notNull(),
+		planId: text("plan_id")
+			.notNull()
+			.references(() => plans.id),
+		ownerId: text("owner_id").references(() => users.id),
+		/** Granted to an email with no account yet; the account that verifies it claims the license. */
+		ownerEmail: text("owner_email"),
+		status: text("status").$type<LicenseStatus>().notNull().default("active"),
+		maxActivations: integer("max_activations").notNull(),
+		/** End of the paid (or granted) period; null = perpetual (comp licenses). */
+		expiresAt: tstz("expires_at"),
+		/** End of the payment grace while `past_due`. */
+		graceUntil: tstz("grace_until"),
+		stripeSubscriptionId: text("stripe_subscription_id"),
+		stripeCustomerId: text("stripe_customer_id"),
+		/** Where the license came from: `stripe`, `admin`, … */
+		source: text("source").notNull().default("admin"),
+		createdAt: createdAt(),
+		updatedAt: tstz("updated_at").notNull().defaultNow(),
+	},
+	(t) => [
+		uniqueIndex("licenses_key_hash_key").on(t.keyHash),
+		// One license per subscription, whatever Stripe redelivers.
+		uniqueIndex("licenses_stripe_subscription_key").on(t.stripeSubscriptionId),
+		index("licenses_owner_idx").on(t.ownerId),
+		check(
+			"licenses_status_check",
+			sql`${t.status} in ('active','past_due','suspended','expired','revoked')`,
+		),
+		check("licenses_max_activations_check", sql`${t.maxActivations} between 0 and 100000`),
+	],
+);
+
+export const activations = pgTable(
+	"activations",
+	{
+		id: text("id").primaryKey(),
+		licenseId: text("license_id")
+			.notNull()
+			.references(() => licenses.id, { onDelete: "cascade" }),
+		/** The client's hashed hardware fingerprint (64 hex chars from the CLI). */
+		hardwareId: text("hardware_id").notNull(),
+		hostname: text("hostname"),
+		platform: text("platform"),
+		createdAt: createdAt(),
+		lastValidatedAt: tstz("last_validated_at"),
+		/** Set when the seat is freed; the row stays for history. */
+		deactivatedAt: tstz("deactivated_at"),
+	},
+	(t) => [
+		// At most one *active* activation per license + machine: re-activation is idempotent.
+		uniqueIndex("activations_active_hw_key")
+			.on(t.licenseId, t.hardwareId)
+			.where(sql`${t.deactivatedAt} is null`),
+	],
+);
+
+export const auditLogs = pgTable(
+	"audit_logs",
+	{
+		id: text("id").primaryKey(),
+		at: tstz("at").notNull().defaultNow(),
+		action: text("action").notNull(),
+		/** `success`, `failure`, `denied`, or a validation code. */
+		result: text("result").notNull(),
+		userId: text("user_id"),
+		licenseId: text("license_id"),
+		ip: text("ip"),
+		userAgent: text("user_agent"),
+		/** Small structured context; never secrets. */
+		detail: jsonb("detail").$type<Record<string, unknown>>(),
+	},
+	(t) => [
+		index("audit_logs_at_idx").on(t.at),
+		index("audit_logs_license_idx").on(t.licenseId),
+		index("audit_logs_user_idx").on(t.userId),
+	],
+);
+
+export const stripeEvents = pgTable("stripe_events", {
+	/** Stripe's event id: recorded in the same transaction as the change the event makes. */
+	id: text("id").primaryKey(),
+	type: text("type").notNull(),
+	/** Stripe's `created` of the event, to order changes without trusting arrival order. */
+	eventCreatedAt: tstz("event_created_at").notNull(),
+	processedAt: tstz("processed_at").notNull().defaultNow(),
+});
+
+export const refreshTokens = pgTable(
+	"refresh_tokens",
+	{
+		id: text("id").primaryKey(),
+		userId: text("user_id")
+			.notNull()
+			.references(() => users.id, { onDelete: "cascade" }),
+		/** All tokens descending from one login share a family; reuse revokes the family. */
+		familyId: text("family_id").notNull(),
+		tokenHash: text("token_hash").notNull(),
+		/** Set when rotated; a second use after this is a replay. */
+		usedAt: tstz("used_at"),
+		revokedAt: tstz("revoked_at"),
+		/** Absolute end of the family (90 days from login), copied to each rotation. */
+		expiresAt: tstz("expires_at").notNull(),
+		createdAt: createdAt(),
+	},
+	(t) => [
+		uniqueIndex("refresh_tokens_hash_key").on(t.tokenHash),
+		index("refresh_tokens_family_idx").on(t.familyId),
+	],
+);
+
+export const invites = pgTable("invites", {
+	/** Hash of the invite code; the code itself is shown once to the operator. */
+	codeHash: text("code_hash").primaryKey(),
+	usedBy: text("used_by").references(() => users.id),
+	usedAt: tstz("used_at"),
+	createdAt: createdAt(),
+});
+
+export const verificationCodes = pgTable(
+	"verification_codes",
+	{
+		email: text("email").notNull(),
+		purpose: text("purpose").notNull(),
+		codeHash: text("code_hash").notNull(),
+		attempts: integer("attempts").notNull().default(0),
+		expiresAt: tstz("expires_at").notNull(),
+		createdAt: createdAt(),
+	},
+	(t) => [primaryKey({ columns: [t.email, t.purpose] })],
+);

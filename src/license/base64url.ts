@@ -1,0 +1,93 @@
+/**
+ * Base64url (RFC 4648 §5, no padding) and strict UTF-8, written against the plain JS
+ * runtime so the same code runs in workerd, Node and the bundled CLI.
+ *
+ * The decoder is deliberately strict — no padding, no whitespace, no non-zero trailing
+ * bits — so every byte string has exactly one accepted encoding. A lenient decoder
+ * (like `atob`) would let a changed token still verify, which breaks "a tampered token
+ * never verifies".
+ */
+
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/** Maps an ASCII code to its 6-bit value, or -1 for a character outside the alphabet. */
+const DECODE_TABLE: Int8Array = buildDecodeTable();
+
+function buildDecodeTable(): Int8Array {
+	const table = new Int8Array(128).fill(-1);
+	for (let i = 0; i < ALPHABET.length; i++) {
+		table[ALPHABET.charCodeAt(i)] = i;
+	}
+	return table;
+}
+
+function symbolAt(index: number): string {
+	return ALPHABET.charAt(index & 63);
+}
+
+/** Encodes bytes as unpadded base64url. */
+export function encodeBase64Url(bytes: Uint8Array): string {
+	let out = "";
+	let i = 0;
+	for (; i + 2 < bytes.length; i += 3) {
+		const n = ((bytes[i] ?? 0) << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+		out += symbolAt(n >> 18) + symbolAt(n >> 12) + symbolAt(n >> 6) + symbolAt(n);
+	}
+	const rest = bytes.length - i;
+	if (rest === 1) {
+		const n = (bytes[i] ?? 0) << 16;
+		out += symbolAt(n >> 18) + symbolAt(n >> 12);
+	} else if (rest === 2) {
+		const n = ((bytes[i] ?? 0) << 16) | ((bytes[i + 1] ?? 0) << 8);
+		out += symbolAt(n >> 18) + symbolAt(n >> 12) + symbolAt(n >> 6);
+	}
+	return out;
+}
+
+/**
+ * Decodes unpadded base64url. Throws `TypeError` on any character outside the alphabet,
+ * on padding, on an impossible length, and on non-zero unused trailing bits (a
+ * non-canonical encoding). The message never quotes the input.
+ */
+export function decodeBase64Url(s: string): Uint8Array<ArrayBuffer> {
+	if (s.length % 4 === 1) {
+		throw new TypeError("invalid base64url: impossible length");
+	}
+	const out = new Uint8Array(Math.floor((s.length * 3) / 4));
+	let buffer = 0;
+	let bits = 0;
+	let o = 0;
+	for (let i = 0; i < s.length; i++) {
+		const code = s.charCodeAt(i);
+		const value = code < 128 ? (DECODE_TABLE[code] ?? -1) : -1;
+		if (value < 0) {
+			throw new TypeError("invalid base64url: unexpected character");
+		}
+		buffer = ((buffer << 6) | value) & 0xfff;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (buffer >> bits) & 0xff;
+		}
+	}
+	if ((buffer & ((1 << bits) - 1)) !== 0) {
+		throw new TypeError("invalid base64url: non-zero trailing bits");
+	}
+	return out;
+}
+
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** Encodes a string as UTF-8 bytes. */
+export function encodeUtf8(text: string): Uint8Array<ArrayBuffer> {
+	return utf8Encoder.encode(text);
+}
+
+/**
+ * Decodes UTF-8 bytes, throwing `TypeError` on malformed input rather than inserting
+ * U+FFFD, so two different byte strings never decode to the same text.
+ */
+export function decodeUtf8(bytes: Uint8Array): string {
+	return utf8Decoder.decode(bytes);
+}

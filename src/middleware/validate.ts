@@ -1,0 +1,38 @@
+import { zValidator } from "@hono/zod-validator";
+import type { ValidationTargets } from "hono";
+import type { z } from "zod";
+import { ApiError } from "../errors";
+
+/**
+ * zValidator with the contract's error shape: 400 INVALID_REQUEST naming the offending
+ * fields, never echoing their values (zod's messages can quote input, so they stay inside).
+ */
+export function validate<T extends z.ZodType, Target extends keyof ValidationTargets>(
+	target: Target,
+	schema: T,
+) {
+	return zValidator(target, schema, (result) => {
+		if (result.success) return;
+		const fields = new Set<string>();
+		for (const issue of result.error.issues) {
+			if (issue.code === "unrecognized_keys") {
+				for (const key of issue.keys) fields.add(joinPath([...issue.path, key]));
+			} else {
+				fields.add(joinPath(issue.path) || "(body)");
+			}
+		}
+		const list = [...fields].slice(0, 20);
+		throw new ApiError("INVALID_REQUEST", `Invalid or unexpected fields: ${list.join(", ")}.`, {
+			extra: { fields: list },
+		});
+	});
+}
+
+function joinPath(path: readonly PropertyKey[]): string {
+	// Unknown keys are attacker-chosen: keep them short and printable.
+	return path
+		.map((p) => (typeof p === "symbol" ? "?" : String(p)))
+		.join(".")
+		.replace(/[^\x20-\x7e]/g, "?")
+		.slice(0, 64);
+}

@@ -1,0 +1,146 @@
+/**
+ * Node entry: `npm start` and self-hosted installs. The same app as the Worker, on a pooled
+ * Postgres from DATABASE_URL or, without one, an embedded database under `.data/`.
+ */
+import type { AddressInfo } from "node:net";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { serve } from "@hono/node-server";
+import { getConnInfo } from "@hono/node-server/conninfo";
+import { newApp } from "./app";
+import { purgeAuditLogs } from "./audit/retention";
+import { buildConfig } from "./config";
+import { type Settings, SettingsSchema, settingsFrom } from "./env";
+import { openDatabase } from "./node/database";
+import { devSecrets } from "./node/dev-settings";
+import type { Runtime } from "./services";
+
+export interface StartOptions {
+	port?: number;
+	host?: string;
+	/** Settings source; defaults to process.env. */
+	env?: Record<string, string | undefined>;
+	/** Where the embedded database and dev secrets live; null = in memory, no dev files. */
+	dataDir?: string | null;
+	log?: (line: string) => void;
+}
+
+export interface RunningServer {
+	url: string;
+	/** The operator token, only when it is a generated development one (safe to print). */
+	devAdminToken: string | undefined;
+	databaseUrl: string;
+	embedded: boolean;
+	close(): Promise<void>;
+}
+
+export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
+	const env = opts.env ?? process.env;
+	const log = opts.log ?? ((line: string) => console.log(line));
+	const dataDir = opts.dataDir === undefined ? resolve(".data") : opts.dataDir;
+	const host = opts.host ?? env.HOST ?? "127.0.0.1";
+	const port = opts.port ?? Number(env.PORT ?? 8787);
+
+	const given = settingsFrom(env);
+	given.PUBLIC_URL ??= `http://${host}:${port}`;
+	const required = ["LICENSE_SIGNING_KEY", "LICENSE_KEY_PEPPER", "JWT_SECRET"];
+	const missingSecrets = required.filter((k) => !given[k]);
+	if (missingSecrets.length > 0) {
+		if (env.NODE_ENV === "production" || !dataDir) {
+			throw new Error(`missing settings: ${missingSecrets.join(", ")} (see README, Configuration)`);
+		}
+		// A development install also gets an operator token, so the README's first steps work.
+		if (!given.ADMIN_TOKEN) missingSecrets.push("ADMIN_TOKEN");
+		const { secrets, created } = await devSecrets(dataDir);
+		for (const k of missingSecrets) given[k] = secrets[k as keyof typeof secrets];
+		log(
+			`${created ? "created" : "using"} development secrets in ${dataDir}/dev-secrets.json (${missingSecrets.join(", ")})`,
+		);
+	}
+	const parsed = SettingsSchema.safeParse(given);
+	if (!parsed.success) {
+		const names = [...new Set(parsed.error.issues.map((i) => String(i.path[0])))];
+		throw new Error(`invalid settings: ${names.join(", ")}`);
+	}
+	const settings: Settings = parsed.data;
+	const config = await buildConfig(settings);
+	const database = await openDatabase({
+		url: env.DATABASE_URL || undefined,
+		dataDir: dataDir ? resolve(dataDir, "pglite") : null,
+		max: Number(env.DATABASE_POOL_MAX ?? 20),
+	});
+
+	const runtime: Runtime = {
+		resolve: async () => ({ config, db: database.db }),
+		clientIp: (c) => {
+			try {
+				return getConnInfo(c).remote.address ?? null;
+			} catch {
+				return null;
+			}
+		},
+		defer: (_c, work) => {
+			void work;
+		},
+	};
+	const app = newApp(runtime);
+	const server = serve({ fetch: app.fetch, port, hostname: host });
+	await new Promise<void>((ok, fail) => {
+		server.once("listening", ok);
+		server.once("error", fail);
+	});
+	const address = server.address() as AddressInfo;
+	const url = `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`;
+
+	// The Worker's cron does this on Cloudflare; here a daily timer does.
+	const retention = setInterval(
+		() => {
+			purgeAuditLogs(database.db, settings.AUDIT_RETENTION_DAYS).catch((err: unknown) =>
+				console.error("audit retention failed:", err instanceof Error ? err.message : err),
+			);
+		},
+		24 * 3600 * 1000,
+	);
+	retention.unref();
+
+	return {
+		url,
+		devAdminToken: missingSecrets.includes("ADMIN_TOKEN") ? settings.ADMIN_TOKEN : undefined,
+		databaseUrl: database.url,
+		embedded: database.embedded,
+		async close() {
+			clearInterval(retention);
+			await new Promise<void>((ok) => server.close(() => ok()));
+			await database.close();
+		},
+	};
+}
+
+async function main(): Promise<void> {
+	const started = Date.now();
+	const running = await startServer();
+	const db = running.embedded ? "embedded Postgres (.data/pglite)" : "DATABASE_URL";
+	console.log(`
+CODITECT license server listening on ${running.url}  (${db}, ready in ${Date.now() - started} ms)
+
+  curl ${running.url}/healthz
+  curl ${running.url}/.well-known/jwks.json
+  # create a license as the operator, then activate it with the CLI
+  curl -X POST ${running.url}/api/v1/admin/licenses -H "authorization: Bearer ${running.devAdminToken ?? "$ADMIN_TOKEN"}" \\
+       -H 'content-type: application/json' -d '{"plan":"professional"}'
+  CODITECT_API_URL=${running.url} npx coditect activate <KEY>
+`);
+	const stop = async () => {
+		await running.close();
+		process.exit(0);
+	};
+	process.once("SIGINT", stop);
+	process.once("SIGTERM", stop);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+	main().catch((err: unknown) => {
+		console.error(`could not start: ${err instanceof Error ? err.message : String(err)}`);
+		process.exit(1);
+	});
+}

@@ -1,0 +1,57 @@
+import type { Context, MiddlewareHandler } from "hono";
+import type { RequestMeta } from "./audit/log";
+import type { Config } from "./config";
+import type { Database } from "./db/client";
+import type { AppEnv } from "./env";
+import { type LicenseService, licenseService } from "./licenses/service";
+
+/** Per-request dependencies, read in handlers with `c.get("services")`. */
+export interface Services {
+	config: Config;
+	db: Database;
+	meta: RequestMeta;
+	licenses: LicenseService;
+	defer: (work: Promise<unknown>) => void;
+}
+
+/**
+ * What differs between the Worker and the Node server. The Worker builds a database client
+ * per request (a module-level one breaks under concurrency in workerd); Node shares a pool.
+ */
+export interface Runtime {
+	/** Config and database for this request; throws ApiError("MISCONFIGURED") on bad settings. */
+	resolve(c: Context<AppEnv>): Promise<{ config: Config; db: Database }>;
+	/** The caller's address from the platform (CF-Connecting-IP / socket), never X-Forwarded-For. */
+	clientIp(c: Context<AppEnv>): string | null;
+	/** Work that may finish after the response (waitUntil on Workers). */
+	defer(c: Context<AppEnv>, work: Promise<unknown>): void;
+}
+
+export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> {
+	return async (c, next) => {
+		const { config, db } = await runtime.resolve(c);
+		const meta: RequestMeta = {
+			ip: runtime.clientIp(c),
+			userAgent: c.req.header("user-agent") ?? null,
+		};
+		const requestId = c.get("requestId");
+		const defer = (work: Promise<unknown>): void =>
+			runtime.defer(
+				c,
+				work.catch((err: unknown) => {
+					console.error(
+						`[${requestId}] deferred work failed:`,
+						err instanceof Error ? err.message : err,
+					);
+				}),
+			);
+		c.set("services", {
+			config,
+			db,
+			meta,
+			defer,
+			licenses: licenseService({ db, config, meta, defer }),
+		});
+		await next();
+	};
+}

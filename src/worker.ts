@@ -1,0 +1,72 @@
+/**
+ * Cloudflare Workers entry: env parsed with zod, a database client per request (through the
+ * cache-disabled Hyperdrive config), the retention cron, and the rate limiter's Durable Object.
+ */
+import { newApp } from "./app";
+import { purgeAuditLogs } from "./audit/retention";
+import { buildConfig, type Config } from "./config";
+import { createDb, createSql } from "./db/client";
+import { settingsFrom, WorkerEnvSchema } from "./env";
+import { apiError } from "./errors";
+import type { Runtime } from "./services";
+
+export { RateLimiter } from "./ratelimit/durable-object";
+
+interface Resolved {
+	config: Config;
+	env: ReturnType<typeof WorkerEnvSchema.parse>;
+}
+
+// The env object is stable within an isolate: parse it and import keys once, not per request.
+const resolved = new WeakMap<object, Promise<Resolved | null>>();
+
+function resolveEnv(env: object): Promise<Resolved | null> {
+	let pending = resolved.get(env);
+	if (!pending) {
+		pending = (async () => {
+			const parsed = WorkerEnvSchema.safeParse(settingsFrom(env as Record<string, unknown>));
+			if (!parsed.success) {
+				// Names only: values may be secrets.
+				const names = [...new Set(parsed.error.issues.map((i) => String(i.path[0])))];
+				console.error(`MISCONFIGURED: missing or invalid settings: ${names.join(", ")}`);
+				return null;
+			}
+			try {
+				return { config: await buildConfig(parsed.data), env: parsed.data };
+			} catch (err) {
+				console.error(`MISCONFIGURED: ${err instanceof Error ? err.message : "key import failed"}`);
+				return null;
+			}
+		})();
+		resolved.set(env, pending);
+	}
+	return pending;
+}
+
+const runtime: Runtime = {
+	async resolve(c) {
+		const r = await resolveEnv(c.env);
+		if (!r) throw apiError("MISCONFIGURED");
+		// Per request: postgres.js sockets cannot be shared across requests in workerd.
+		const sql = createSql(r.env.HYPERDRIVE_FRESH.connectionString, { max: 5, connectTimeout: 5 });
+		return { config: r.config, db: createDb(sql) };
+	},
+	clientIp: (c) => c.req.header("cf-connecting-ip") ?? null,
+	defer: (c, work) => c.executionCtx.waitUntil(work),
+};
+
+const app = newApp(runtime);
+
+export default {
+	fetch: app.fetch,
+	async scheduled(_controller, env, ctx) {
+		const r = await resolveEnv(env);
+		if (!r) return;
+		const db = createDb(createSql(r.env.HYPERDRIVE_FRESH.connectionString, { max: 1 }));
+		ctx.waitUntil(
+			purgeAuditLogs(db, r.env.AUDIT_RETENTION_DAYS).then((n) =>
+				console.log(`audit retention: deleted ${n} rows`),
+			),
+		);
+	},
+} satisfies ExportedHandler<Record<string, unknown>>;
