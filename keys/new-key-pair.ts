@@ -134,6 +134,18 @@ async function writeIndex(dir: string): Promise<number> {
 
 async function main(): Promise<void> {
 	const argv = process.argv.slice(2);
+	// Unknown arguments (`--help` included) must never make a key as a side effect.
+	const unknown = argv.filter(
+		(a, i) => a !== "--index-only" && a !== "--out-dir" && argv[i - 1] !== "--out-dir",
+	);
+	if (unknown.length > 0) {
+		process.stderr.write(
+			"usage: node --experimental-strip-types keys/new-key-pair.ts [--out-dir DIR] [--index-only]\n" +
+				"Makes an Ed25519 key pair: the public JWK goes to keys/<kid>.json, the private JWK to stdout only.\n",
+		);
+		process.exitCode = unknown.includes("--help") || unknown.includes("-h") ? 0 : 1;
+		return;
+	}
 	const dir = outputDirectory(argv);
 	if (argv.includes("--index-only")) {
 		const count = await writeIndex(dir);

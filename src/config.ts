@@ -1,4 +1,5 @@
 import { PUBLIC_KEYS } from "../keys/index";
+import { importJwtSecret } from "./accounts/access-token";
 import type { Settings } from "./env";
 import {
 	importKeyPepper,
@@ -16,12 +17,15 @@ export interface Config {
 	/** The JWKS: the bundled public keys (current and previous) plus the signing key's own. */
 	jwks: readonly PublicJwk[];
 	pepper: CryptoKey;
+	/** HMAC key for access tokens (JWT_SECRET). */
+	jwtKey: CryptoKey;
 }
 
 export async function buildConfig(settings: Settings): Promise<Config> {
-	const [signingKey, pepper] = await Promise.all([
+	const [signingKey, pepper, jwtKey] = await Promise.all([
 		importSigningKey(settings.LICENSE_SIGNING_KEY),
 		importKeyPepper(settings.LICENSE_KEY_PEPPER),
+		importJwtSecret(settings.JWT_SECRET),
 	]);
 	const jwks = [signingKey.publicJwk, ...PUBLIC_KEYS.filter((k) => k.kid !== signingKey.kid)];
 	return {
@@ -30,5 +34,6 @@ export async function buildConfig(settings: Settings): Promise<Config> {
 		signingKey,
 		jwks,
 		pepper,
+		jwtKey,
 	};
 }

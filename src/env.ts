@@ -49,6 +49,8 @@ export interface AppEnv {
 	Variables: {
 		requestId: string;
 		services: Services;
+		/** Set by requireUser(). */
+		user: { id: string; email: string; sessionId: string };
 	};
 }
 

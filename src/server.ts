@@ -13,6 +13,7 @@ import { buildConfig } from "./config";
 import { type Settings, SettingsSchema, settingsFrom } from "./env";
 import { openDatabase } from "./node/database";
 import { devSecrets } from "./node/dev-settings";
+import { memoryRateLimiter } from "./ratelimit/limiter";
 import type { Runtime } from "./services";
 
 export interface StartOptions {
@@ -70,8 +71,9 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 		max: Number(env.DATABASE_POOL_MAX ?? 20),
 	});
 
+	const limiter = memoryRateLimiter();
 	const runtime: Runtime = {
-		resolve: async () => ({ config, db: database.db }),
+		resolve: async () => ({ config, db: database.db, limiter }),
 		clientIp: (c) => {
 			try {
 				return getConnInfo(c).remote.address ?? null;

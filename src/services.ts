@@ -4,6 +4,7 @@ import type { Config } from "./config";
 import type { Database } from "./db/client";
 import type { AppEnv } from "./env";
 import { type LicenseService, licenseService } from "./licenses/service";
+import type { RateLimiter } from "./ratelimit/limiter";
 
 /** Per-request dependencies, read in handlers with `c.get("services")`. */
 export interface Services {
@@ -11,6 +12,7 @@ export interface Services {
 	db: Database;
 	meta: RequestMeta;
 	licenses: LicenseService;
+	limiter: RateLimiter;
 	defer: (work: Promise<unknown>) => void;
 }
 
@@ -20,7 +22,7 @@ export interface Services {
  */
 export interface Runtime {
 	/** Config and database for this request; throws ApiError("MISCONFIGURED") on bad settings. */
-	resolve(c: Context<AppEnv>): Promise<{ config: Config; db: Database }>;
+	resolve(c: Context<AppEnv>): Promise<{ config: Config; db: Database; limiter: RateLimiter }>;
 	/** The caller's address from the platform (CF-Connecting-IP / socket), never X-Forwarded-For. */
 	clientIp(c: Context<AppEnv>): string | null;
 	/** Work that may finish after the response (waitUntil on Workers). */
@@ -29,7 +31,7 @@ export interface Runtime {
 
 export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> {
 	return async (c, next) => {
-		const { config, db } = await runtime.resolve(c);
+		const { config, db, limiter } = await runtime.resolve(c);
 		const meta: RequestMeta = {
 			ip: runtime.clientIp(c),
 			userAgent: c.req.header("user-agent") ?? null,
@@ -50,6 +52,7 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 			db,
 			meta,
 			defer,
+			limiter,
 			licenses: licenseService({ db, config, meta, defer }),
 		});
 		await next();

@@ -8,9 +8,10 @@ import { buildConfig, type Config } from "./config";
 import { createDb, createSql } from "./db/client";
 import { settingsFrom, WorkerEnvSchema } from "./env";
 import { apiError } from "./errors";
+import { durableObjectRateLimiter, type RateLimiterObject } from "./ratelimit/durable-object";
 import type { Runtime } from "./services";
 
-export { RateLimiter } from "./ratelimit/durable-object";
+export { RateLimiterObject } from "./ratelimit/durable-object";
 
 interface Resolved {
 	config: Config;
@@ -49,7 +50,10 @@ const runtime: Runtime = {
 		if (!r) throw apiError("MISCONFIGURED");
 		// Per request: postgres.js sockets cannot be shared across requests in workerd.
 		const sql = createSql(r.env.HYPERDRIVE_FRESH.connectionString, { max: 5, connectTimeout: 5 });
-		return { config: r.config, db: createDb(sql) };
+		const limiter = durableObjectRateLimiter(
+			r.env.RATE_LIMITER as DurableObjectNamespace<RateLimiterObject>,
+		);
+		return { config: r.config, db: createDb(sql), limiter };
 	},
 	clientIp: (c) => c.req.header("cf-connecting-ip") ?? null,
 	defer: (c, work) => c.executionCtx.waitUntil(work),

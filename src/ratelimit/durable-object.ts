@@ -1,39 +1,33 @@
 import { DurableObject } from "cloudflare:workers";
-
-export interface HitResult {
-	allowed: boolean;
-	/** Whole seconds until the next request would be allowed (0 when allowed). */
-	retryAfter: number;
-	remaining: number;
-}
+import { type HitResult, type RateLimiter, slideWindow } from "./limiter";
 
 /**
- * One instance per limited key (`login:ip:…`, `activate:key:…`), so every edge location talks
- * to the same counter: limits are global, not per colo. Requests to one object are serialized
- * by the runtime, so a burst cannot lose counts. A sliding log is exact for our small limits.
+ * One instance per limited key (`login:…`, `activate:…`), so every edge location talks to the
+ * same counter: limits are global, not per colo. The runtime runs one request at a time per
+ * object (input gates), so a burst cannot lose counts.
  */
-export class RateLimiter extends DurableObject {
+export class RateLimiterObject extends DurableObject {
 	async hit(limit: number, windowSeconds: number): Promise<HitResult> {
 		const now = Date.now();
-		const windowMs = windowSeconds * 1000;
 		const stored = (await this.ctx.storage.get<number[]>("log")) ?? [];
-		const log = stored.filter((t) => t > now - windowMs);
-		if (log.length >= limit) {
-			const oldest = log[0] ?? now;
-			return {
-				allowed: false,
-				retryAfter: Math.max(1, Math.ceil((oldest + windowMs - now) / 1000)),
-				remaining: 0,
-			};
+		const { result, log } = slideWindow(stored, now, limit, windowSeconds);
+		if (result.allowed) {
+			await this.ctx.storage.put("log", log);
+			// Forget the key once its window has passed, so idle keys cost no storage.
+			await this.ctx.storage.setAlarm(now + windowSeconds * 1000 + 1000);
 		}
-		log.push(now);
-		await this.ctx.storage.put("log", log);
-		// Clean up once the window has passed so idle keys cost no storage.
-		await this.ctx.storage.setAlarm(now + windowMs + 1000);
-		return { allowed: true, retryAfter: 0, remaining: limit - log.length };
+		return result;
 	}
 
 	override async alarm(): Promise<void> {
 		await this.ctx.storage.deleteAll();
 	}
+}
+
+export function durableObjectRateLimiter(
+	ns: DurableObjectNamespace<RateLimiterObject>,
+): RateLimiter {
+	return {
+		hit: (bucket, limit, windowSeconds) => ns.get(ns.idFromName(bucket)).hit(limit, windowSeconds),
+	};
 }

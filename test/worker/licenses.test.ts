@@ -123,7 +123,12 @@ describe("a license created by an operator", () => {
 		);
 		const statuses = results.map((r) => r.status);
 		expect(statuses.filter((s) => s === 201).length, JSON.stringify(statuses)).toBe(3);
-		expect(statuses.filter((s) => s === 403).length, JSON.stringify(statuses)).toBe(17);
+		// The rest are refused: over the limit (403) or over activate's 10/hour rate limit (429).
+		expect(
+			statuses.every((s) => s === 201 || s === 403 || s === 429),
+			JSON.stringify(statuses),
+		).toBe(true);
+		expect(statuses.filter((s) => s === 429).length, JSON.stringify(statuses)).toBe(10);
 	});
 });
 
@@ -205,5 +210,52 @@ describe("validate", () => {
 		});
 		expect(res.status, res.text).toBe(200);
 		expect(res.body).toMatchObject({ valid: false, code: "NOT_ACTIVATED" });
+	});
+});
+
+describe("rate limits", () => {
+	it("answer the 61st validate of one key within a minute with 429 and an integer Retry-After", async () => {
+		const { key } = await createLicense();
+		const hw = hardwareId();
+		for (let i = 0; i < 60; i++) {
+			const ok = await call("/api/v1/licenses/validate", {
+				json: { license_key: key, hardware_id: hw },
+			});
+			expect(ok.status, ok.text).toBe(200);
+		}
+		// A different spelling of the same key (lower case, no dashes) counts against the same limit.
+		const respelled = key.toLowerCase().replace(/-/g, "");
+		const limited = await call<{ error: Json }>("/api/v1/licenses/validate", {
+			json: { license_key: respelled, hardware_id: hw },
+			ip: "198.51.100.9",
+		});
+		expect(limited.status, limited.text).toBe(429);
+		expect(limited.body.error.code).toBe("RATE_LIMITED");
+		expect(limited.headers.get("retry-after")).toMatch(/^[1-9][0-9]*$/);
+		expect(Number(limited.headers.get("retry-after"))).toBeLessThanOrEqual(60);
+		// Another license is not affected.
+		const other = await createLicense();
+		expect(
+			(
+				await call("/api/v1/licenses/validate", {
+					json: { license_key: other.key, hardware_id: hw },
+				})
+			).status,
+		).toBe(200);
+	});
+
+	it("allow 10 activations of one key per hour", async () => {
+		const { key } = await createLicense({ max_activations: 100 });
+		for (let i = 0; i < 10; i++) {
+			const ok = await call("/api/v1/licenses/activate", {
+				json: { license_key: key, hardware_id: hardwareId(`rl-${i}`) },
+			});
+			expect(ok.status, ok.text).toBe(201);
+		}
+		const limited = await call("/api/v1/licenses/activate", {
+			json: { license_key: key, hardware_id: hardwareId("rl-x") },
+		});
+		expect(limited.status, limited.text).toBe(429);
+		expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(3000);
 	});
 });

@@ -1,0 +1,19 @@
+import type { MiddlewareHandler } from "hono";
+import { verifyAccessToken } from "../accounts/access-token";
+import type { AppEnv } from "../env";
+import { apiError } from "../errors";
+
+/** Bearer access token required; sets `c.get("user")`. Every failure is the same 401. */
+export function requireUser(): MiddlewareHandler<AppEnv> {
+	return async (c, next) => {
+		const header = c.req.header("authorization") ?? "";
+		const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header);
+		const { config } = c.get("services");
+		const claims = match?.[1]
+			? await verifyAccessToken(config.jwtKey, config.issuer, match[1])
+			: null;
+		if (!claims) throw apiError("UNAUTHORIZED", "A valid access token is required. Log in again.");
+		c.set("user", { id: claims.userId, email: claims.email, sessionId: claims.sessionId });
+		await next();
+	};
+}

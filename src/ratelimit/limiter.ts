@@ -1,0 +1,111 @@
+/**
+ * Rate limits (SPEC §3.6) behind one interface: a Durable Object per key on Workers (one
+ * counter for every edge location), an in-process sliding log on Node.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+
+export interface HitResult {
+	allowed: boolean;
+	/** Whole seconds until the next request would be allowed (0 when allowed). */
+	retryAfter: number;
+	remaining: number;
+}
+
+export interface RateLimiter {
+	/** Counts one request against `bucket` and says whether it may proceed. */
+	hit(bucket: string, limit: number, windowSeconds: number): Promise<HitResult>;
+}
+
+export const RATE_LIMITS = {
+	login: { limit: 5, windowSeconds: 60 },
+	signup: { limit: 3, windowSeconds: 60 },
+	validate: { limit: 60, windowSeconds: 60 },
+	activate: { limit: 10, windowSeconds: 3600 },
+} as const;
+export type RateLimitRule = keyof typeof RATE_LIMITS;
+
+/** Sliding log: exact for small limits; shared by the Durable Object and the Node limiter. */
+export function slideWindow(
+	log: number[],
+	now: number,
+	limit: number,
+	windowSeconds: number,
+): { result: HitResult; log: number[] } {
+	const windowMs = windowSeconds * 1000;
+	const live = log.filter((t) => t > now - windowMs);
+	if (live.length >= limit) {
+		const oldest = live[0] ?? now;
+		const retryAfter = Math.max(1, Math.ceil((oldest + windowMs - now) / 1000));
+		return { result: { allowed: false, retryAfter, remaining: 0 }, log: live };
+	}
+	live.push(now);
+	return { result: { allowed: true, retryAfter: 0, remaining: limit - live.length }, log: live };
+}
+
+/**
+ * One Node process's limiter. Several Node instances behind a balancer each count on their
+ * own (a client gets up to N× the limit); put one instance per database or use the Worker.
+ */
+export function memoryRateLimiter(): RateLimiter {
+	const logs = new Map<string, number[]>();
+	let sweeps = 0;
+	return {
+		async hit(bucket, limit, windowSeconds) {
+			const now = Date.now();
+			const { result, log } = slideWindow(logs.get(bucket) ?? [], now, limit, windowSeconds);
+			logs.set(bucket, log);
+			// Drop idle buckets now and then so memory stays bounded by active clients.
+			if (++sweeps % 1024 === 0) {
+				for (const [k, v] of logs) if ((v.at(-1) ?? 0) < now - 3600_000) logs.delete(k);
+			}
+			return result;
+		},
+	};
+}
+
+/** SHA-256 of the identifying value: limiter keys never hold raw license keys or addresses. */
+async function bucketName(rule: RateLimitRule, value: string): Promise<string> {
+	const digest = await crypto.subtle.digest(
+		"SHA-256",
+		new TextEncoder().encode(`${rule}\u0000${value}`),
+	);
+	let hex = "";
+	for (const b of new Uint8Array(digest).subarray(0, 16)) hex += b.toString(16).padStart(2, "0");
+	return `${rule}:${hex}`;
+}
+
+/**
+ * Applies `rule` to the value `keyOf` picks (client IP, canonical license key…). Put it after
+ * the validator when the key comes from the body. A limiter failure lets the request through:
+ * an outage of the limiter must not lock every licensed user out (lockout still guards logins).
+ */
+export function rateLimit(
+	rule: RateLimitRule,
+	keyOf: (c: Context<AppEnv>) => string | null,
+): MiddlewareHandler<AppEnv> {
+	const { limit, windowSeconds } = RATE_LIMITS[rule];
+	return async (c, next) => {
+		const value = keyOf(c);
+		if (value !== null) {
+			const { limiter } = c.get("services");
+			let result: HitResult | null = null;
+			try {
+				result = await limiter.hit(await bucketName(rule, value), limit, windowSeconds);
+			} catch (err) {
+				console.error(
+					`[${c.get("requestId")}] rate limiter unavailable:`,
+					err instanceof Error ? err.message : err,
+				);
+			}
+			if (result && !result.allowed) {
+				throw new ApiError("RATE_LIMITED", "Too many requests. Try again later.", {
+					extra: { retry_after: result.retryAfter },
+					headers: { "Retry-After": String(result.retryAfter) },
+				});
+			}
+		}
+		await next();
+	};
+}
