@@ -53,7 +53,7 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 			meta,
 			defer,
 			limiter,
-			licenses: licenseService({ db, config, meta, defer }),
+			licenses: licenseService({ db, config, meta }),
 		});
 		await next();
 	};
