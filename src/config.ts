@@ -2,6 +2,7 @@ import { PUBLIC_KEYS } from "../keys/index";
 import { importJwtSecret } from "./accounts/access-token";
 import type { Settings } from "./env";
 import {
+	hashLicenseKey,
 	importKeyPepper,
 	importSigningKey,
 	type PublicJwk,
@@ -17,16 +18,27 @@ export interface Config {
 	/** The JWKS: the bundled public keys (current and previous) plus the signing key's own. */
 	jwks: readonly PublicJwk[];
 	pepper: CryptoKey;
+	/** The keyed hash under which license keys are stored (HMAC-SHA-256 with the pepper). */
+	hashLicenseKey(canonicalKey: string): Promise<string>;
 	/** HMAC key for access tokens (JWT_SECRET). */
 	jwtKey: CryptoKey;
 }
 
-export async function buildConfig(settings: Settings): Promise<Config> {
+/** Faster platform implementations of hot-path crypto; WebCrypto is the portable default. */
+export interface PlatformCrypto {
+	keyHasher(pepper: string): (canonicalKey: string) => Promise<string>;
+	signer(privateJwk: JsonWebKey): (data: Uint8Array<ArrayBuffer>) => Promise<Uint8Array>;
+}
+
+export async function buildConfig(settings: Settings, platform?: PlatformCrypto): Promise<Config> {
 	const [signingKey, pepper, jwtKey] = await Promise.all([
 		importSigningKey(settings.LICENSE_SIGNING_KEY),
 		importKeyPepper(settings.LICENSE_KEY_PEPPER),
 		importJwtSecret(settings.JWT_SECRET),
 	]);
+	if (platform) {
+		signingKey.sign = platform.signer(JSON.parse(settings.LICENSE_SIGNING_KEY) as JsonWebKey);
+	}
 	const jwks = [signingKey.publicJwk, ...PUBLIC_KEYS.filter((k) => k.kid !== signingKey.kid)];
 	return {
 		settings,
@@ -34,6 +46,9 @@ export async function buildConfig(settings: Settings): Promise<Config> {
 		signingKey,
 		jwks,
 		pepper,
+		hashLicenseKey: platform
+			? platform.keyHasher(settings.LICENSE_KEY_PEPPER)
+			: (canonicalKey) => hashLicenseKey(pepper, canonicalKey),
 		jwtKey,
 	};
 }

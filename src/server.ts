@@ -13,6 +13,7 @@ import { buildConfig } from "./config";
 import { type Settings, SettingsSchema, settingsFrom } from "./env";
 import { openDatabase } from "./node/database";
 import { devSecrets } from "./node/dev-settings";
+import { nodeCrypto } from "./node/native-crypto";
 import { memoryRateLimiter } from "./ratelimit/limiter";
 import type { Runtime } from "./services";
 
@@ -64,7 +65,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 		throw new Error(`invalid settings: ${names.join(", ")}`);
 	}
 	const settings: Settings = parsed.data;
-	const config = await buildConfig(settings);
+	const config = await buildConfig(settings, nodeCrypto);
 	const database = await openDatabase({
 		url: env.DATABASE_URL || undefined,
 		dataDir: dataDir ? resolve(dataDir, "pglite") : null,

@@ -2,7 +2,8 @@ import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import * as schema from "./schema";
 
-export type Database = PostgresJsDatabase<typeof schema>;
+/** drizzle over postgres.js; `$client` is the raw client, for the few statements we prepare by name. */
+export type Database = PostgresJsDatabase<typeof schema> & { $client: postgres.Sql };
 /** A transaction handle or the database itself: queries that may run in either take this. */
 export type Queryable = Parameters<Parameters<Database["transaction"]>[0]>[0] | Database;
 

@@ -69,6 +69,11 @@ export interface SigningKey {
 	kid: string;
 	privateKey: CryptoKey;
 	publicJwk: PublicJwk;
+	/**
+	 * Signs the JWS signing input. WebCrypto by default; a platform may swap in a faster
+	 * signer for the same key (Node's synchronous `crypto.sign` is ~2.5× cheaper per token).
+	 */
+	sign(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array>;
 }
 
 /** Verification keys by `kid`. Only keys from here are ever used: never one named by a token. */
@@ -245,7 +250,12 @@ export async function importSigningKey(
 		throw new Error("LICENSE_SIGNING_KEY could not be imported as an Ed25519 private key");
 	}
 	await assertKeyPairMatches(privateKey, xBytes);
-	return { kid, privateKey, publicJwk: publicJwkFor(x, kid) };
+	return {
+		kid,
+		privateKey,
+		publicJwk: publicJwkFor(x, kid),
+		sign: async (data) => new Uint8Array(await crypto.subtle.sign(ED25519, privateKey, data)),
+	};
 }
 
 function randomJti(): string {
@@ -351,8 +361,8 @@ export async function signLicenseToken(
 	}
 	const header = { alg: JWS_ALGORITHM, typ: LICENSE_TOKEN_TYPE, kid: key.kid };
 	const signingInput = `${encodeJsonSegment(header)}.${encodeJsonSegment(payload)}`;
-	const signature = await crypto.subtle.sign(ED25519, key.privateKey, encodeUtf8(signingInput));
-	return `${signingInput}.${encodeBase64Url(new Uint8Array(signature))}`;
+	const signature = await key.sign(encodeUtf8(signingInput));
+	return `${signingInput}.${encodeBase64Url(signature)}`;
 }
 
 async function importPublicJwk(entry: unknown): Promise<[string, CryptoKey] | null> {

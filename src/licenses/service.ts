@@ -18,14 +18,13 @@ import { ApiError, apiError } from "../errors";
 import { newId } from "../ids";
 import {
 	generateLicenseKey,
-	hashLicenseKey,
 	licenseKeyLast4,
 	licenseTokenClaims,
 	parseLicenseKey,
 	signLicenseToken,
 } from "../license/index";
 import { evaluateLicense, type ValidationCode } from "../license/rules";
-import { validationCodeSql } from "./validation-sql";
+import { VALIDATE_SQL } from "./validation-sql";
 
 export interface LicenseRow {
 	id: string;
@@ -107,7 +106,7 @@ export function licenseService(deps: LicenseServiceDeps) {
 				{ extra: { fields: ["license_key"] } },
 			);
 		}
-		return hashLicenseKey(config.pepper, parsed.key);
+		return config.hashLicenseKey(parsed.key);
 	}
 
 	async function issueToken(license: LicenseRow, hardwareId: string, at: Date): Promise<string> {
@@ -139,40 +138,11 @@ export function licenseService(deps: LicenseServiceDeps) {
 		async validate(input: { license_key: string; hardware_id: string }): Promise<ValidateResult> {
 			const keyHash = await keyHashOf(input.license_key);
 			const audit = auditRow(meta, { action: "license_validate", result: "" });
-			const rows = await db.execute<{
-				id: string | null;
-				plan_id: string;
-				status: LicenseStatus;
-				expires_at: Date | string | null;
-				grace_until: Date | string | null;
-				max_activations: number;
-				key_last4: string;
-				entitlements: PlanEntitlements;
-				activation_id: string | null;
-				code: ValidationCode;
-				db_now: Date | string;
-			}>(sql`
-				with l as (
-					select l.id, l.plan_id, l.status, l.expires_at, l.grace_until, l.max_activations,
-						l.key_last4, p.entitlements
-					from licenses l join plans p on p.id = l.plan_id
-					where l.key_hash = ${keyHash}
-				), a as (
-					update activations set last_validated_at = now()
-					where license_id = (select id from l) and hardware_id = ${input.hardware_id}
-						and deactivated_at is null
-					returning id
-				), r as (
-					select l.*, a.id as activation_id, now() as db_now,
-						${validationCodeSql(sql.raw("l"), sql.raw("a.id"))} as code
-					from (select 1) as one
-					left join l on true
-					left join (select id from a limit 1) as a on true
-				), logged as (
-					insert into audit_logs (id, action, result, license_id, ip, user_agent)
-					select ${audit.id}, 'license_validate', r.code, r.id, ${audit.ip}, ${audit.userAgent} from r
-				)
-				select * from r`);
+			const rows = await db.$client.unsafe<ValidateRow[]>(
+				VALIDATE_SQL,
+				[keyHash, input.hardware_id, audit.id, audit.ip ?? null, audit.userAgent ?? null],
+				{ prepare: true },
+			);
 			const row = rows[0];
 			if (!row || row.id === null) {
 				return { valid: false, code: "NOT_FOUND", license: null, token: null };
@@ -276,7 +246,7 @@ export function licenseService(deps: LicenseServiceDeps) {
 					: undefined;
 				await tx.insert(licenses).values({
 					id,
-					keyHash: await hashLicenseKey(config.pepper, key),
+					keyHash: await config.hashLicenseKey(key),
 					keyLast4: licenseKeyLast4(key),
 					planId: plan.id,
 					ownerId: owner?.id ?? null,
@@ -424,6 +394,20 @@ export function licenseService(deps: LicenseServiceDeps) {
 			}
 		}
 	}
+}
+
+interface ValidateRow {
+	id: string | null;
+	plan_id: string;
+	status: LicenseStatus;
+	expires_at: Date | string | null;
+	grace_until: Date | string | null;
+	max_activations: number;
+	key_last4: string;
+	entitlements: PlanEntitlements;
+	activation_id: string | null;
+	code: ValidationCode;
+	db_now: Date | string;
 }
 
 type ActivationOutcome =

@@ -1,24 +1,43 @@
-import { type SQL, sql } from "drizzle-orm";
-
 /**
- * evaluateLicense (src/license/rules.ts) in SQL, so validate can write its audit row with the
- * result in the same statement that reads the license. Both use the statement's `now()`;
- * test/worker/validation-rules.test.ts holds them equal over random license states.
+ * The validate statement: one round trip that finds the license by key hash, stamps this
+ * machine's activation and writes the audit row with the verdict, so the audit entry cannot be
+ * lost once the answer is given. It is sent as a named prepared statement (postgres.js
+ * `prepare: true`, which Hyperdrive supports): Postgres plans it once per connection.
  *
- * @param l alias of a row with status, expires_at, grace_until (null when no license matched)
- * @param activationId expression that is null when this machine has no active activation
+ * The CASE is evaluateLicense (src/license/rules.ts) in SQL; both use the statement's `now()`,
+ * and test/worker/validation-rules.test.ts holds them equal over random license states.
+ *
+ * Parameters: $1 key hash, $2 hardware id, $3 audit row id, $4 client IP, $5 user agent.
  */
-export function validationCodeSql(l: SQL, activationId: SQL): SQL {
-	return sql`case
-		when ${l}.id is null then 'NOT_FOUND'
-		when ${l}.status = 'revoked' then 'REVOKED'
-		when ${l}.status = 'suspended' then 'SUSPENDED'
-		when ${l}.status = 'expired' then 'EXPIRED'
-		when ${l}.status = 'past_due' and ${l}.expires_at is not null and ${l}.expires_at <= now() then 'EXPIRED'
-		when ${l}.status = 'past_due' and ${l}.grace_until is not null and ${l}.grace_until <= now() then 'PAST_DUE'
-		when ${l}.status = 'active' and ${l}.expires_at is not null and ${l}.expires_at <= now() then 'EXPIRED'
-		when ${activationId} is null then 'NOT_ACTIVATED'
-		when ${l}.status = 'past_due' then 'PAST_DUE'
-		else 'VALID'
-	end`;
-}
+export const VALIDATE_SQL = `
+with l as (
+	select l.id, l.plan_id, l.status, l.expires_at, l.grace_until, l.max_activations,
+		l.key_last4, p.entitlements
+	from licenses l join plans p on p.id = l.plan_id
+	where l.key_hash = $1
+), a as (
+	update activations set last_validated_at = now()
+	where license_id = (select id from l) and hardware_id = $2 and deactivated_at is null
+	returning id
+), r as (
+	select l.*, a.id as activation_id, now() as db_now,
+		case
+			when l.id is null then 'NOT_FOUND'
+			when l.status = 'revoked' then 'REVOKED'
+			when l.status = 'suspended' then 'SUSPENDED'
+			when l.status = 'expired' then 'EXPIRED'
+			when l.status = 'past_due' and l.expires_at is not null and l.expires_at <= now() then 'EXPIRED'
+			when l.status = 'past_due' and l.grace_until is not null and l.grace_until <= now() then 'PAST_DUE'
+			when l.status = 'active' and l.expires_at is not null and l.expires_at <= now() then 'EXPIRED'
+			when a.id is null then 'NOT_ACTIVATED'
+			when l.status = 'past_due' then 'PAST_DUE'
+			else 'VALID'
+		end as code
+	from (select 1) as one
+	left join l on true
+	left join (select id from a limit 1) as a on true
+), logged as (
+	insert into audit_logs (id, action, result, license_id, ip, user_agent)
+	select $3, 'license_validate', r.code, r.id, $4, $5 from r
+)
+select * from r`;

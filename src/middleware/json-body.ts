@@ -7,44 +7,43 @@ const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
 /**
  * Guards every JSON route before validation: 413 above 16 KiB (counted while reading, so a
  * chunked body without Content-Length cannot slip past), 415 for anything but JSON, 400 for
- * malformed JSON. The checked bytes replace the request body, so the validator reads them again
- * without touching the network.
+ * malformed JSON. The parsed value goes into Hono's body cache, where the validator's
+ * `c.req.json()` finds it: the body is read and parsed once.
  */
 export function jsonBody(): MiddlewareHandler {
 	return async (c, next) => {
 		const raw = c.req.raw;
 		if (raw.method === "GET" || raw.method === "HEAD" || raw.method === "OPTIONS") return next();
 		const declared = raw.headers.get("content-length");
-		if (declared !== null && Number(declared) > MAX_BODY_BYTES) {
-			throw apiError("PAYLOAD_TOO_LARGE");
+		let bytes: Uint8Array;
+		if (declared !== null) {
+			if (!/^\d+$/.test(declared) || Number(declared) > MAX_BODY_BYTES)
+				throw apiError("PAYLOAD_TOO_LARGE");
+			// The runtime holds the body to its declared length; reading it whole is safe and is
+			// the fast path on Node (no web stream is built).
+			bytes = new Uint8Array(await raw.arrayBuffer());
+			if (bytes.byteLength > MAX_BODY_BYTES) throw apiError("PAYLOAD_TOO_LARGE");
+		} else {
+			bytes = raw.body ? await readLimited(raw.body, MAX_BODY_BYTES) : new Uint8Array(0);
 		}
-		const bytes = raw.body ? await readLimited(raw.body, MAX_BODY_BYTES) : new Uint8Array(0);
-		if (bytes.length === 0) {
-			// Bodiless POSTs (suspend, logout…) are fine; routes with a schema reject `{}`-less input.
-			c.req.raw = new Request(raw, { body: "{}", headers: withJsonType(raw.headers) });
+		if (bytes.byteLength === 0) {
+			// Bodiless POSTs (suspend, logout…) are fine; routes with a schema reject `{}` themselves.
+			c.req.bodyCache.json = Promise.resolve({});
 			return next();
 		}
 		const mediaType = (raw.headers.get("content-type") ?? "").split(";")[0]?.trim() ?? "";
 		if (!JSON_TYPE.test(mediaType)) throw apiError("UNSUPPORTED_MEDIA_TYPE");
-		let text: string;
+		let parsed: unknown;
 		try {
-			text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-			JSON.parse(text);
+			parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
 		} catch {
 			throw new ApiError("INVALID_REQUEST", "The request body is not valid JSON.", {
 				extra: { fields: [] },
 			});
 		}
-		c.req.raw = new Request(raw, { body: text });
+		c.req.bodyCache.json = Promise.resolve(parsed);
 		return next();
 	};
-}
-
-function withJsonType(headers: Headers): Headers {
-	const h = new Headers(headers);
-	h.set("content-type", "application/json");
-	h.delete("content-length");
-	return h;
 }
 
 async function readLimited(body: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {

@@ -65,17 +65,6 @@ export function memoryRateLimiter(): RateLimiter {
 	};
 }
 
-/** SHA-256 of the identifying value: limiter keys never hold raw license keys or addresses. */
-async function bucketName(rule: RateLimitRule, value: string): Promise<string> {
-	const digest = await crypto.subtle.digest(
-		"SHA-256",
-		new TextEncoder().encode(`${rule}\u0000${value}`),
-	);
-	let hex = "";
-	for (const b of new Uint8Array(digest).subarray(0, 16)) hex += b.toString(16).padStart(2, "0");
-	return `${rule}:${hex}`;
-}
-
 /**
  * Applies `rule` to the value `keyOf` picks (client IP, canonical license key…). Put it after
  * the validator when the key comes from the body. A limiter failure lets the request through:
@@ -92,7 +81,7 @@ export function rateLimit(
 			const { limiter } = c.get("services");
 			let result: HitResult | null = null;
 			try {
-				result = await limiter.hit(await bucketName(rule, value), limit, windowSeconds);
+				result = await limiter.hit(`${rule}:${value}`, limit, windowSeconds);
 			} catch (err) {
 				console.error(
 					`[${c.get("requestId")}] rate limiter unavailable:`,
