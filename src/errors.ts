@@ -80,6 +80,25 @@ export function requestIdOf(c: Context): string {
 	return typeof id === "string" ? id : "unknown";
 }
 
+const UNAVAILABLE_CODES = new Set([
+	"ECONNREFUSED",
+	"ECONNRESET",
+	"ETIMEDOUT",
+	"EHOSTUNREACH",
+	"EPIPE",
+	"CONNECT_TIMEOUT",
+	"CONNECTION_CLOSED",
+	"CONNECTION_ENDED",
+	"CONNECTION_DESTROYED",
+	"57P01", // admin_shutdown
+	"57P02", // crash_shutdown
+	"57P03", // cannot_connect_now
+	"53300", // too_many_connections
+]);
+// workerd's sockets fail with plain Errors and no code.
+const UNAVAILABLE_MESSAGES =
+	/proxy request failed|cannot connect to the specified address|Network connection lost|socket has been closed|Stream was cancelled|connection terminated/i;
+
 /** Postgres / driver failures that mean "the database is not reachable right now". */
 function isDatabaseUnavailable(err: unknown): boolean {
 	const seen = new Set<unknown>();
@@ -87,21 +106,10 @@ function isDatabaseUnavailable(err: unknown): boolean {
 	while (e && typeof e === "object" && !seen.has(e)) {
 		seen.add(e);
 		const code = (e as { code?: unknown }).code;
-		if (
-			typeof code === "string" &&
-			(code === "ECONNREFUSED" ||
-				code === "ECONNRESET" ||
-				code === "ETIMEDOUT" ||
-				code === "CONNECT_TIMEOUT" ||
-				code === "CONNECTION_CLOSED" ||
-				code === "CONNECTION_ENDED" ||
-				code === "CONNECTION_DESTROYED" ||
-				code === "57P01" || // admin_shutdown
-				code === "57P03" || // cannot_connect_now
-				code === "53300") // too_many_connections
-		) {
+		if (typeof code === "string" && (UNAVAILABLE_CODES.has(code) || code.startsWith("08")))
 			return true;
-		}
+		const message = (e as { message?: unknown }).message;
+		if (typeof message === "string" && UNAVAILABLE_MESSAGES.test(message)) return true;
 		e = (e as { cause?: unknown }).cause;
 	}
 	return false;
