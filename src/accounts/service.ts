@@ -217,17 +217,14 @@ export function accountService(deps: AccountServiceDeps) {
 				where: eq(users.email, email),
 				columns: { id: true, email: true, passwordHash: true, emailVerifiedAt: true },
 			});
-			if (!user?.passwordHash || !user.emailVerifiedAt) {
-				await passwords.burn(input.password);
-				await recordAudit(db, meta, {
-					action: "failed_login",
-					result: user ? "no_password" : "unknown_account",
-					userId: user?.id ?? null,
-				});
-				throw invalidCredentials();
-			}
-			const ok = await passwords.verify(user.passwordHash, input.password);
-			if (!ok) {
+			const usable = user?.passwordHash && user.emailVerifiedAt ? user.passwordHash : null;
+			let ok = false;
+			if (usable) ok = await passwords.verify(usable, input.password);
+			else await passwords.burn(input.password);
+			if (!ok || !user) {
+				// Unknown addresses run the very same statements (an UPDATE matching no row), so
+				// the database round trips match too, not just the hash.
+				const target = usable && user ? user.id : "";
 				const lockedNow = await db.transaction(async (tx) => {
 					// Attempts while locked are not counted (they are refused anyway).
 					const rows = await tx.execute<{ failed_logins: number; locked: boolean }>(sql`
@@ -235,15 +232,21 @@ export function accountService(deps: AccountServiceDeps) {
 							failed_logins = case when failed_logins + 1 >= ${LOCKOUT_THRESHOLD} then 0 else failed_logins + 1 end,
 							locked_until = case when failed_logins + 1 >= ${LOCKOUT_THRESHOLD}
 								then now() + make_interval(mins => ${LOCKOUT_MINUTES}) else locked_until end
-						where id = ${user.id} and (locked_until is null or locked_until <= now())
+						where id = ${target} and (locked_until is null or locked_until <= now())
 						returning failed_logins, (locked_until > now()) as locked`);
 					const row = rows[0];
 					await recordAudit(tx, meta, {
 						action: "failed_login",
-						result: row ? "wrong_password" : "locked",
-						userId: user.id,
+						result: !user
+							? "unknown_account"
+							: !usable
+								? "no_password"
+								: row
+									? "wrong_password"
+									: "locked",
+						userId: user?.id ?? null,
 					});
-					if (row?.locked) {
+					if (row?.locked && user) {
 						await recordAudit(tx, meta, {
 							action: "lockout",
 							result: "locked",
@@ -254,10 +257,11 @@ export function accountService(deps: AccountServiceDeps) {
 					}
 					return false;
 				});
-				if (lockedNow) sendLater(user.email, mails.lockout(LOCKOUT_MINUTES));
+				if (lockedNow && user) sendLater(user.email, mails.lockout(LOCKOUT_MINUTES));
 				throw invalidCredentials();
 			}
-			const rehash = passwords.needsRehash(user.passwordHash)
+			const passwordHash = usable ?? "";
+			const rehash = passwords.needsRehash(passwordHash)
 				? await passwords.hash(input.password)
 				: null;
 			const session = await db.transaction(async (tx) => {
