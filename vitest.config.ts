@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
 	test: {
 		// On Node, outside any project's resolve conditions (workerd's would pick postgres' cf build).
-		globalSetup: ["test/support/global-setup.ts"],
+		globalSetup: ["test/support/global-setup.ts", "test/support/oauth-mock-setup.ts"],
 		projects: [
 			{
 				test: {
@@ -25,6 +25,18 @@ export default defineConfig({
 								LICENSE_KEY_PEPPER: inject("pepper"),
 								JWT_SECRET: inject("jwtSecret"),
 								ADMIN_TOKEN: inject("adminToken"),
+								// Google and GitHub are both played by oauth2-mock-server; Resend by a
+								// route on the same local server (test/support/oauth-mock-setup.ts).
+								GOOGLE_CLIENT_ID: "google-test-client",
+								GOOGLE_CLIENT_SECRET: "google-test-secret",
+								GOOGLE_ISSUER: inject("oauthIssuer"),
+								GITHUB_CLIENT_ID: "github-test-client",
+								GITHUB_CLIENT_SECRET: "github-test-secret",
+								GITHUB_AUTHORIZATION_URL: `${inject("oauthIssuer")}/authorize`,
+								GITHUB_TOKEN_URL: `${inject("oauthIssuer")}/token`,
+								GITHUB_API_URL: inject("oauthIssuer"),
+								RESEND_API_KEY: inject("resendApiKey"),
+								RESEND_API_BASE: inject("oauthIssuer"),
 							},
 							hyperdrives: {
 								HYPERDRIVE: inject("databaseUrl"),

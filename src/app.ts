@@ -9,7 +9,9 @@ import { newId } from "./ids";
 import { jsonBody } from "./middleware/json-body";
 import { securityHeaders } from "./middleware/security-headers";
 import { adminRoutes } from "./routes/admin";
+import { authRoutes, seedAuthRoutes } from "./routes/auth";
 import { licenseKeyRoutes } from "./routes/licenses";
+import { meRoutes, ownerLicenseRoutes } from "./routes/me";
 import { publicRoutes } from "./routes/public";
 import { type Runtime, servicesMiddleware } from "./services";
 
@@ -28,7 +30,11 @@ export function newApp(runtime: Runtime): Hono<AppEnv> {
 	app.use(servicesMiddleware(runtime));
 
 	app.route("/", publicRoutes);
+	app.route("/api/v1/auth", authRoutes);
+	app.route("/auth", seedAuthRoutes); // seed aliases for older clients
+	app.route("/api/v1/me", meRoutes);
 	app.route("/api/v1/licenses", licenseKeyRoutes);
+	app.route("/api/v1/licenses", ownerLicenseRoutes);
 	app.route("/licenses", licenseKeyRoutes); // seed alias for older clients
 	app.route("/api/v1/admin", adminRoutes);
 

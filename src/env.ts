@@ -25,6 +25,18 @@ export const SettingsSchema = z.object({
 	STRIPE_WEBHOOK_SECRET: z.string().min(1).optional(),
 	STRIPE_API_BASE: z.url().optional(),
 	RESEND_API_KEY: z.string().min(1).optional(),
+	/** Resend's API root; tests point it at a local fake. */
+	RESEND_API_BASE: z.url().default("https://api.resend.com"),
+	MAIL_FROM: z.string().min(3).max(200).default("CODITECT <no-reply@coditect.dev>"),
+	GOOGLE_CLIENT_ID: z.string().min(1).optional(),
+	GOOGLE_CLIENT_SECRET: z.string().min(1).optional(),
+	/** OpenID issuer for Google sign-in (discovery is read from it); a mock provider in tests. */
+	GOOGLE_ISSUER: z.url().default("https://accounts.google.com"),
+	GITHUB_CLIENT_ID: z.string().min(1).optional(),
+	GITHUB_CLIENT_SECRET: z.string().min(1).optional(),
+	GITHUB_AUTHORIZATION_URL: z.url().default("https://github.com/login/oauth/authorize"),
+	GITHUB_TOKEN_URL: z.url().default("https://github.com/login/oauth/access_token"),
+	GITHUB_API_URL: z.url().default("https://api.github.com"),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 

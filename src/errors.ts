@@ -12,6 +12,7 @@ export const codeToStatus = {
 	UNAUTHORIZED: 401,
 	INVALID_CREDENTIALS: 401,
 	FORBIDDEN: 403,
+	INVITE_REQUIRED: 403,
 	ACTIVATION_LIMIT_REACHED: 403,
 	// An unusable license answers activate with its validation code (SPEC §3.3).
 	EXPIRED: 403,
@@ -161,6 +162,7 @@ const defaultMessages: Record<ErrorCode, string> = {
 	UNAUTHORIZED: "Authentication is required.",
 	INVALID_CREDENTIALS: "Invalid email or password.",
 	FORBIDDEN: "Not allowed.",
+	INVITE_REQUIRED: "Signing up needs a valid, unused invite code during the pilot.",
 	ACTIVATION_LIMIT_REACHED: "This license has no free activations left.",
 	EXPIRED: "This license has expired.",
 	SUSPENDED: "This license is suspended.",

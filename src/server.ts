@@ -7,10 +7,12 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
+import { passwordHasher } from "./accounts/password";
 import { newApp } from "./app";
 import { purgeAuditLogs } from "./audit/retention";
 import { buildConfig } from "./config";
 import { type Settings, SettingsSchema, settingsFrom } from "./env";
+import { argon2idNative } from "./node/argon2";
 import { openDatabase } from "./node/database";
 import { devSecrets } from "./node/dev-settings";
 import { nodeCrypto } from "./node/native-crypto";
@@ -85,6 +87,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 		defer: (_c, work) => {
 			void work;
 		},
+		passwords: passwordHasher(argon2idNative),
 	};
 	const app = newApp(runtime);
 	const server = serve({ fetch: app.fetch, port, hostname: host });

@@ -1,8 +1,12 @@
 import type { Context, MiddlewareHandler } from "hono";
+import { type Mailer, mailerFor } from "./accounts/mailer";
+import type { PasswordHasher } from "./accounts/password";
+import { type AccountService, accountService } from "./accounts/service";
 import type { RequestMeta } from "./audit/log";
 import type { Config } from "./config";
 import type { Database } from "./db/client";
 import type { AppEnv } from "./env";
+import { type OwnerService, ownerService } from "./licenses/owner";
 import { type LicenseService, licenseService } from "./licenses/service";
 import type { RateLimiter } from "./ratelimit/limiter";
 
@@ -12,6 +16,10 @@ export interface Services {
 	db: Database;
 	meta: RequestMeta;
 	licenses: LicenseService;
+	accounts: AccountService;
+	/** The logged-in owner's license operations. */
+	owner: OwnerService;
+	mailer: Mailer;
 	limiter: RateLimiter;
 	defer: (work: Promise<unknown>) => void;
 }
@@ -27,6 +35,8 @@ export interface Runtime {
 	clientIp(c: Context<AppEnv>): string | null;
 	/** Work that may finish after the response (waitUntil on Workers). */
 	defer(c: Context<AppEnv>, work: Promise<unknown>): void;
+	/** Argon2id: a WASM module in workerd, the native binding on Node; same PHC strings. */
+	passwords: PasswordHasher;
 }
 
 export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> {
@@ -47,13 +57,18 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 					);
 				}),
 			);
+		const licenses = licenseService({ db, config, meta });
+		const mailer = mailerFor(config.settings);
 		c.set("services", {
 			config,
 			db,
 			meta,
 			defer,
 			limiter,
-			licenses: licenseService({ db, config, meta }),
+			licenses,
+			mailer,
+			accounts: accountService({ db, config, meta, defer, mailer, passwords: runtime.passwords }),
+			owner: ownerService({ db, config, meta, licenses }),
 		});
 		await next();
 	};

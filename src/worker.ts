@@ -2,6 +2,9 @@
  * Cloudflare Workers entry: env parsed with zod, a database client per request (through the
  * cache-disabled Hyperdrive config), the retention cron, and the rate limiter's Durable Object.
  */
+import argon2Wasm from "argon2-wasm-edge/wasm/argon2.wasm";
+import { argon2idWasm } from "./accounts/argon2-wasm";
+import { passwordHasher } from "./accounts/password";
 import { newApp } from "./app";
 import { purgeAuditLogs } from "./audit/retention";
 import { buildConfig, type Config } from "./config";
@@ -57,6 +60,8 @@ const runtime: Runtime = {
 	},
 	clientIp: (c) => c.req.header("cf-connecting-ip") ?? null,
 	defer: (c, work) => c.executionCtx.waitUntil(work),
+	// Imported as a compiled module: workerd refuses to compile WASM from bytes at run time.
+	passwords: passwordHasher(argon2idWasm(argon2Wasm)),
 };
 
 const app = newApp(runtime);

@@ -204,7 +204,34 @@ export const verificationCodes = pgTable(
 		codeHash: text("code_hash").notNull(),
 		attempts: integer("attempts").notNull().default(0),
 		expiresAt: tstz("expires_at").notNull(),
+		/**
+		 * Signup: the PHC hash of the password chosen with this code. The account is created
+		 * only when the code is verified, so an unverified email never has a users row.
+		 */
+		passwordHash: text("password_hash"),
+		/** Signup during the pilot: the invite, consumed when the code is verified. */
+		inviteCodeHash: text("invite_code_hash"),
 		createdAt: createdAt(),
 	},
 	(t) => [primaryKey({ columns: [t.email, t.purpose] })],
+);
+
+/**
+ * Sign-in identities at Google / GitHub, by the provider's stable user id. A user may link
+ * both; `users.oauth_provider(_id)` keeps the first link for display and reporting.
+ */
+export const oauthAccounts = pgTable(
+	"oauth_accounts",
+	{
+		provider: text("provider").notNull(),
+		providerId: text("provider_id").notNull(),
+		userId: text("user_id")
+			.notNull()
+			.references(() => users.id, { onDelete: "cascade" }),
+		createdAt: createdAt(),
+	},
+	(t) => [
+		primaryKey({ columns: [t.provider, t.providerId] }),
+		index("oauth_accounts_user_idx").on(t.userId),
+	],
 );

@@ -11,6 +11,7 @@ const CreateLicenseBody = z.strictObject({
 	max_activations: z.number().int().min(0).max(100_000).optional(),
 	expires_at: z.iso.datetime({ offset: true }).optional(),
 });
+const CreateInvitesBody = z.strictObject({ count: z.number().int().min(1).max(100) });
 const LicenseParam = z.strictObject({ id: z.string().min(1).max(64) });
 
 /**
@@ -65,4 +66,8 @@ export const adminRoutes = new Hono<AppEnv>()
 			const { id, action } = c.req.valid("param");
 			return c.json({ license: await licenses.setStatus(id, action) }, 200);
 		},
-	);
+	)
+	.post("/invites", validate("json", CreateInvitesBody), async (c) => {
+		const { accounts } = c.get("services");
+		return c.json({ codes: await accounts.createInvites(c.req.valid("json").count) }, 201);
+	});

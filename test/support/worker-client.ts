@@ -65,3 +65,81 @@ export async function createLicense(
 	if (res.status !== 201) throw new Error(`create license failed: ${res.status} ${res.text}`);
 	return { key: res.body.license_key, id: res.body.license.id };
 }
+
+/** A fresh documentation-range address, so per-IP limits (login 5/min, signup 3/min) never bite across tests. */
+export function randomIp(): string {
+	const [a = 0, b = 0] = crypto.getRandomValues(new Uint8Array(2));
+	return `198.18.${a}.${b}`;
+}
+
+export function randomEmail(label = "user"): string {
+	return `${label}-${crypto.randomUUID().slice(0, 8)}@example.test`;
+}
+
+export interface Session {
+	token_type: string;
+	access_token: string;
+	expires_in: number;
+	refresh_token: string;
+	refresh_expires_in: number;
+	user: { id: string; email: string };
+}
+
+/** One single-use invite through the operator route. */
+export async function mintInvite(): Promise<string> {
+	const res = await call<{ codes: string[] }>("/api/v1/admin/invites", {
+		json: { count: 1 },
+		admin: true,
+	});
+	const code = res.body.codes?.[0];
+	if (res.status !== 201 || !code) throw new Error(`invite failed: ${res.status} ${res.text}`);
+	return code;
+}
+
+export interface RecordedMail {
+	to: string;
+	subject: string;
+	text: string;
+	at: number;
+}
+
+/** Mails the fake Resend endpoint received for `to` (they are sent after the response). */
+export async function mailsTo(to: string, atLeast = 1): Promise<RecordedMail[]> {
+	for (let i = 0; i < 100; i++) {
+		const res = await fetch(`${inject("oauthIssuer")}/_test/mails?to=${encodeURIComponent(to)}`);
+		const { mails } = (await res.json()) as { mails: RecordedMail[] };
+		if (mails.length >= atLeast) return mails;
+		await new Promise((r) => setTimeout(r, 50));
+	}
+	return [];
+}
+
+/** The 6-digit code in the latest verification mail to `to`. */
+export async function verificationCode(to: string, atLeast = 1): Promise<string> {
+	const mails = await mailsTo(to, atLeast);
+	const code = mails.at(-1)?.text.match(/\b(\d{6})\b/)?.[1];
+	if (!code) throw new Error(`no verification code mailed to ${to}: ${JSON.stringify(mails)}`);
+	return code;
+}
+
+/** Signup with a fresh invite, code from the mail, verify: a logged-in new user. */
+export async function newUser(
+	email = randomEmail(),
+	password = "correct horse battery",
+): Promise<{ email: string; password: string; session: Session }> {
+	const signup = await call("/api/v1/auth/signup", {
+		json: { email, password, invite_code: await mintInvite() },
+		ip: randomIp(),
+	});
+	if (signup.status !== 202) throw new Error(`signup failed: ${signup.status} ${signup.text}`);
+	const verify = await call<Session>("/api/v1/auth/verify", {
+		json: { email, code: await verificationCode(email) },
+		ip: randomIp(),
+	});
+	if (verify.status !== 200) throw new Error(`verify failed: ${verify.status} ${verify.text}`);
+	return { email, password, session: verify.body };
+}
+
+export function bearer(token: string): Record<string, string> {
+	return { authorization: `Bearer ${token}` };
+}

@@ -9,6 +9,9 @@ import {
 	call,
 	createLicense,
 	hardwareId,
+	mintInvite,
+	randomEmail,
+	randomIp,
 } from "../support/worker-client";
 
 interface Route {
@@ -44,6 +47,15 @@ const routes: Route[] = [
 		good: async () => ({ license_key: await key(), hardware_id: hardwareId() }),
 	},
 	{ path: "/api/v1/admin/licenses", admin: true, good: async () => ({ plan: "starter" }) },
+	{ path: "/api/v1/admin/invites", admin: true, good: async () => ({ count: 1 }) },
+	{
+		path: "/api/v1/auth/signup",
+		good: async () => ({
+			email: randomEmail(),
+			password: "a long enough password",
+			invite_code: await mintInvite(),
+		}),
+	},
 ];
 
 function expectContractError(
@@ -76,6 +88,8 @@ describe.each(routes)("POST $path", (route) => {
 		call<{ error?: Record<string, unknown> }>(route.path, {
 			method: "POST",
 			admin: route.admin,
+			// A fresh address per call: these tests are about input, not per-IP limits.
+			ip: randomIp(),
 			...opts,
 		});
 
