@@ -92,6 +92,10 @@ export const licenses = pgTable(
 		graceUntil: tstz("grace_until"),
 		stripeSubscriptionId: text("stripe_subscription_id"),
 		stripeCustomerId: text("stripe_customer_id"),
+		/** The subscription's Stripe status as last reconciled (`active`, `past_due`, …), for support. */
+		stripeStatus: text("stripe_status"),
+		/** The open dispute that holds this license suspended; cleared when the dispute is won. */
+		stripeDisputeId: text("stripe_dispute_id"),
 		/** Where the license came from: `stripe`, `admin`, … */
 		source: text("source").notNull().default("admin"),
 		createdAt: createdAt(),
