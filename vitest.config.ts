@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
 	test: {
 		// On Node, outside any project's resolve conditions (workerd's would pick postgres' cf build).
-		globalSetup: ["test/support/global-setup.ts"],
+		globalSetup: ["test/support/global-setup.ts", "test/support/stripe-fake-setup.ts"],
 		projects: [
 			{
 				test: {
@@ -25,6 +25,9 @@ export default defineConfig({
 								LICENSE_KEY_PEPPER: inject("pepper"),
 								JWT_SECRET: inject("jwtSecret"),
 								ADMIN_TOKEN: inject("adminToken"),
+								STRIPE_SECRET_KEY: inject("stripeSecretKey"),
+								STRIPE_WEBHOOK_SECRET: inject("stripeWebhookSecret"),
+								STRIPE_API_BASE: inject("stripeApiBase"),
 							},
 							hyperdrives: {
 								HYPERDRIVE: inject("databaseUrl"),

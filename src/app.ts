@@ -9,8 +9,10 @@ import { newId } from "./ids";
 import { jsonBody } from "./middleware/json-body";
 import { securityHeaders } from "./middleware/security-headers";
 import { adminRoutes } from "./routes/admin";
+import { billingPages, billingRoutes } from "./routes/billing";
 import { licenseKeyRoutes } from "./routes/licenses";
 import { publicRoutes } from "./routes/public";
+import { webhookRoutes } from "./routes/webhooks";
 import { type Runtime, servicesMiddleware } from "./services";
 
 export function newApp(runtime: Runtime): Hono<AppEnv> {
@@ -31,6 +33,10 @@ export function newApp(runtime: Runtime): Hono<AppEnv> {
 	app.route("/api/v1/licenses", licenseKeyRoutes);
 	app.route("/licenses", licenseKeyRoutes); // seed alias for older clients
 	app.route("/api/v1/admin", adminRoutes);
+	app.route("/billing", billingPages);
+	app.route("/api/v1/billing", billingRoutes);
+	app.route("/billing", billingRoutes); // seed alias for older clients
+	app.route("/webhooks", webhookRoutes);
 
 	app.notFound((c) => {
 		const allowed = allowedMethods(app, c.req.path);

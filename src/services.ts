@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { RequestMeta } from "./audit/log";
+import { type Billing, billing } from "./billing/index";
 import type { Config } from "./config";
 import type { Database } from "./db/client";
 import type { AppEnv } from "./env";
@@ -12,6 +13,8 @@ export interface Services {
 	db: Database;
 	meta: RequestMeta;
 	licenses: LicenseService;
+	/** Checkout, Portal, webhooks; each answers 503 BILLING_NOT_CONFIGURED without Stripe settings. */
+	billing: Billing;
 	limiter: RateLimiter;
 	defer: (work: Promise<unknown>) => void;
 }
@@ -54,6 +57,7 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 			defer,
 			limiter,
 			licenses: licenseService({ db, config, meta, defer }),
+			billing: billing({ db, config, meta, requestId }),
 		});
 		await next();
 	};

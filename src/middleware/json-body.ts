@@ -47,7 +47,10 @@ function withJsonType(headers: Headers): Headers {
 	return h;
 }
 
-async function readLimited(body: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
+export async function readLimited(
+	body: ReadableStream<Uint8Array>,
+	max: number,
+): Promise<Uint8Array> {
 	const reader = body.getReader();
 	const chunks: Uint8Array[] = [];
 	let size = 0;
