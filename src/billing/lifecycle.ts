@@ -24,9 +24,9 @@ export interface LicenseDates {
 export interface ReconcileInput {
 	subscription: SubscriptionSnapshot;
 	/** The license as stored before this event, null when it does not exist yet. */
-	previous: { status: LicenseStatus; stripeDisputeId: string | null } | null;
-	/** The dispute holding the license after this event (null: none open). */
-	disputeId: string | null;
+	previous: { status: LicenseStatus; stripeOpenDisputes: string[] } | null;
+	/** Disputes still open after this event. */
+	openDisputes: readonly string[];
 	/** This event proved money went back for good: a full refund or a lost dispute. */
 	revoke: boolean;
 	/** PAYMENT_GRACE_DAYS. */
@@ -59,8 +59,8 @@ export function reconcileLicense(input: ReconcileInput): LicenseDates {
 	const base = fromSubscription(sub, input.graceDays);
 	if (input.revoke || previous?.status === "revoked") return { ...base, status: "revoked" };
 	// A suspension with no dispute behind it was put there by an operator: billing leaves it.
-	const operatorHold = previous?.status === "suspended" && previous.stripeDisputeId === null;
-	if (input.disputeId !== null || operatorHold) return { ...base, status: "suspended" };
+	const operatorHold = previous?.status === "suspended" && previous.stripeOpenDisputes.length === 0;
+	if (input.openDisputes.length > 0 || operatorHold) return { ...base, status: "suspended" };
 	return base;
 }
 
@@ -90,16 +90,16 @@ function fromSubscription(sub: SubscriptionSnapshot, graceDays: number): License
 const DISPUTE_RESOLVED_FOR_US = new Set(["won", "warning_closed", "prevented"]);
 
 /**
- * How a dispute, as Stripe reports it now, affects the license: `lost` revokes, still open
- * suspends, resolved in our favour lifts the hold it placed (and only that one).
+ * How a dispute, as Stripe reports it now, changes the set of open disputes: still open adds
+ * it, resolved takes it out, and `lost` also revokes. Each dispute only ever moves its own
+ * entry, so the set ends the same whatever order the disputes' events arrive in.
  */
 export function disputeEffect(
 	dispute: { id: string; status: string },
-	currentDisputeId: string | null,
-): { disputeId: string | null; revoke: boolean } {
-	if (dispute.status === "lost") return { disputeId: null, revoke: true };
-	if (DISPUTE_RESOLVED_FOR_US.has(dispute.status)) {
-		return { disputeId: currentDisputeId === dispute.id ? null : currentDisputeId, revoke: false };
-	}
-	return { disputeId: dispute.id, revoke: false };
+	open: readonly string[],
+): { openDisputes: string[]; revoke: boolean } {
+	const others = open.filter((id) => id !== dispute.id);
+	if (dispute.status === "lost") return { openDisputes: others, revoke: true };
+	if (DISPUTE_RESOLVED_FOR_US.has(dispute.status)) return { openDisputes: others, revoke: false };
+	return { openDisputes: [...others, dispute.id].sort(), revoke: false };
 }

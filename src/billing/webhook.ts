@@ -9,8 +9,8 @@
  * lock, the handler fetches the subscription (and the charge or dispute) from Stripe *now* and
  * sets the license from those current objects. The lock makes the last writer the one that
  * fetched last, so whatever order events arrive in, the license ends up matching Stripe.
- * Refunds and lost disputes revoke (final); an open dispute is a hold lifted only by that
- * dispute being resolved in our favour.
+ * Refunds and lost disputes revoke (final); open disputes hold the license suspended until
+ * each is resolved in our favour.
  */
 import { eq, or, sql } from "drizzle-orm";
 import { type AuditEvent, type RequestMeta, recordAudit } from "../audit/log";
@@ -79,9 +79,16 @@ export function webhookService(deps: WebhookDeps) {
 		}
 	}
 
-	/** The subscription a charge paid for: charge → payment intent → invoice payment → invoice. */
+	/**
+	 * The subscription a charge paid for: charge → payment intent → invoice payment → invoice.
+	 * Null for a charge that paid no subscription invoice (or no longer exists).
+	 */
 	async function subscriptionOfCharge(chargeId: string): Promise<string | null> {
-		const charge = await fromStripe(() => stripe.charges.retrieve(chargeId));
+		const charge = await stripe.charges.retrieve(chargeId).catch((err: unknown) => {
+			if (isMissing(err)) return null;
+			throw upstreamError(err, deps.requestId);
+		});
+		if (!charge) return null;
 		const pi = idOf(charge.payment_intent);
 		if (!pi) return null;
 		const payments = await fromStripe(() =>
@@ -106,7 +113,7 @@ export function webhookService(deps: WebhookDeps) {
 				if (session.mode !== "subscription" || !subscriptionId) return null;
 				const paid =
 					event.type === "checkout.session.async_payment_succeeded" ||
-					(event.type === "checkout.session.completed" && session.payment_status === "paid");
+					(event.type === "checkout.session.completed" && session.payment_status !== "unpaid");
 				return {
 					subscriptionId,
 					...(paid
@@ -168,7 +175,7 @@ export function webhookService(deps: WebhookDeps) {
 				status: licenses.status,
 				ownerId: licenses.ownerId,
 				planId: licenses.planId,
-				stripeDisputeId: licenses.stripeDisputeId,
+				stripeOpenDisputes: licenses.stripeOpenDisputes,
 			})
 			.from(licenses)
 			.where(eq(licenses.stripeSubscriptionId, subscription.id))
@@ -193,7 +200,7 @@ export function webhookService(deps: WebhookDeps) {
 		}
 
 		let revoke = false;
-		let disputeId = current?.stripeDisputeId ?? null;
+		let openDisputes = current?.stripeOpenDisputes ?? [];
 		if (target.refundedChargeId) {
 			const chargeId = target.refundedChargeId;
 			const charge = await fromStripe(() => stripe.charges.retrieve(chargeId));
@@ -203,14 +210,14 @@ export function webhookService(deps: WebhookDeps) {
 		if (target.disputeId) {
 			const id = target.disputeId;
 			const dispute = await fromStripe(() => stripe.disputes.retrieve(id));
-			({ disputeId, revoke } = disputeEffect(dispute, disputeId));
+			({ openDisputes, revoke } = disputeEffect(dispute, openDisputes));
 		}
 
 		const plan = await planOf(tx, subscription);
 		const next = reconcileLicense({
 			subscription: snapshotOf(subscription),
 			previous: current ?? null,
-			disputeId,
+			openDisputes,
 			revoke,
 			graceDays: deps.graceDays,
 		});
@@ -219,7 +226,7 @@ export function webhookService(deps: WebhookDeps) {
 			expiresAt: next.expiresAt,
 			graceUntil: next.graceUntil,
 			stripeStatus: subscription.status,
-			stripeDisputeId: disputeId,
+			stripeOpenDisputes: openDisputes,
 			stripeCustomerId: idOf(subscription.customer),
 			updatedAt: new Date(),
 		};

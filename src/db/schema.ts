@@ -94,8 +94,11 @@ export const licenses = pgTable(
 		stripeCustomerId: text("stripe_customer_id"),
 		/** The subscription's Stripe status as last reconciled (`active`, `past_due`, …), for support. */
 		stripeStatus: text("stripe_status"),
-		/** The open dispute that holds this license suspended; cleared when the dispute is won. */
-		stripeDisputeId: text("stripe_dispute_id"),
+		/**
+		 * Stripe disputes still open against this license's payments; while any is, the license is
+		 * suspended. A set, not one id, so disputes settling in any order leave the same answer.
+		 */
+		stripeOpenDisputes: text("stripe_open_disputes").array().notNull().default(sql`'{}'::text[]`),
 		/** Where the license came from: `stripe`, `admin`, … */
 		source: text("source").notNull().default("admin"),
 		createdAt: createdAt(),

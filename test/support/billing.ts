@@ -166,14 +166,14 @@ export interface StoredLicense {
 	grace_until: Date | null;
 	max_activations: number;
 	stripe_status: string | null;
-	stripe_dispute_id: string | null;
+	stripe_open_disputes: string[];
 	source: string;
 }
 
 export async function licensesOfSubscription(subscriptionId: string): Promise<StoredLicense[]> {
 	return sql()<StoredLicense[]>`
 		select id, owner_id, plan_id, status, expires_at, grace_until, max_activations,
-			stripe_status, stripe_dispute_id, source
+			stripe_status, stripe_open_disputes, source
 		from licenses where stripe_subscription_id = ${subscriptionId}`;
 }
 

@@ -14,7 +14,7 @@ const sub = (status: string, endedAt: Date | null = null): SubscriptionSnapshot 
 	currentPeriodEnd: end,
 	endedAt,
 });
-const fresh = { previous: null, disputeId: null, revoke: false, graceDays: 7 };
+const fresh = { previous: null, openDisputes: [], revoke: false, graceDays: 7 };
 
 describe("reconcileLicense", () => {
 	it("keeps an active or trialing subscription's license active until the period ends", () => {
@@ -51,7 +51,7 @@ describe("reconcileLicense", () => {
 			reconcileLicense({
 				...fresh,
 				subscription: sub("active"),
-				previous: { status: "revoked", stripeDisputeId: null },
+				previous: { status: "revoked", stripeOpenDisputes: [] },
 			}).status,
 		).toBe("revoked");
 		expect(reconcileLicense({ ...fresh, subscription: sub("active"), revoke: true }).status).toBe(
@@ -61,13 +61,13 @@ describe("reconcileLicense", () => {
 
 	it("holds the license suspended while a dispute is open or an operator suspended it", () => {
 		expect(
-			reconcileLicense({ ...fresh, subscription: sub("active"), disputeId: "dp_1" }).status,
+			reconcileLicense({ ...fresh, subscription: sub("active"), openDisputes: ["dp_1"] }).status,
 		).toBe("suspended");
 		expect(
 			reconcileLicense({
 				...fresh,
 				subscription: sub("active"),
-				previous: { status: "suspended", stripeDisputeId: null },
+				previous: { status: "suspended", stripeOpenDisputes: [] },
 			}).status,
 		).toBe("suspended");
 		// The dispute's own hold ends with the dispute.
@@ -75,31 +75,48 @@ describe("reconcileLicense", () => {
 			reconcileLicense({
 				...fresh,
 				subscription: sub("active"),
-				previous: { status: "suspended", stripeDisputeId: "dp_1" },
-				disputeId: null,
+				previous: { status: "suspended", stripeOpenDisputes: ["dp_1"] },
+				openDisputes: [],
 			}).status,
 		).toBe("active");
 	});
 });
 
 describe("disputeEffect", () => {
-	it("suspends for an open dispute, lifts only its own hold when won, revokes when lost", () => {
-		expect(disputeEffect({ id: "dp_1", status: "needs_response" }, null)).toEqual({
-			disputeId: "dp_1",
+	it("adds an open dispute, takes a settled one out, and revokes for a lost one", () => {
+		expect(disputeEffect({ id: "dp_2", status: "needs_response" }, ["dp_1"])).toEqual({
+			openDisputes: ["dp_1", "dp_2"],
 			revoke: false,
 		});
-		expect(disputeEffect({ id: "dp_1", status: "won" }, "dp_1")).toEqual({
-			disputeId: null,
+		expect(disputeEffect({ id: "dp_1", status: "won" }, ["dp_1", "dp_2"])).toEqual({
+			openDisputes: ["dp_2"],
 			revoke: false,
 		});
-		expect(disputeEffect({ id: "dp_1", status: "won" }, "dp_2")).toEqual({
-			disputeId: "dp_2",
-			revoke: false,
-		});
-		expect(disputeEffect({ id: "dp_1", status: "lost" }, "dp_1")).toEqual({
-			disputeId: null,
+		expect(disputeEffect({ id: "dp_1", status: "lost" }, ["dp_2"])).toEqual({
+			openDisputes: ["dp_2"],
 			revoke: true,
 		});
+	});
+
+	it("ends with the same open set whatever order the disputes are looked at in", () => {
+		const now = [
+			{ id: "dp_a", status: "lost" },
+			{ id: "dp_b", status: "under_review" },
+			{ id: "dp_c", status: "won" },
+		];
+		const orders = [
+			[0, 1, 2],
+			[2, 1, 0],
+			[1, 0, 2],
+			[1, 2, 0, 1, 0],
+		];
+		const results = orders.map((order) =>
+			order.reduce<string[]>(
+				(open, i) => disputeEffect(now[i] ?? { id: "", status: "" }, open).openDisputes,
+				[],
+			),
+		);
+		for (const r of results) expect(r).toEqual(["dp_b"]);
 	});
 });
 
