@@ -4,7 +4,11 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
 	test: {
 		// On Node, outside any project's resolve conditions (workerd's would pick postgres' cf build).
-		globalSetup: ["test/support/global-setup.ts", "test/support/oauth-mock-setup.ts"],
+		globalSetup: [
+			"test/support/global-setup.ts",
+			"test/support/oauth-mock-setup.ts",
+			"test/support/stripe-fake-setup.ts",
+		],
 		projects: [
 			{
 				test: {
@@ -37,6 +41,9 @@ export default defineConfig({
 								GITHUB_API_URL: inject("oauthIssuer"),
 								RESEND_API_KEY: inject("resendApiKey"),
 								RESEND_API_BASE: inject("oauthIssuer"),
+								STRIPE_SECRET_KEY: inject("stripeSecretKey"),
+								STRIPE_WEBHOOK_SECRET: inject("stripeWebhookSecret"),
+								STRIPE_API_BASE: inject("stripeApiBase"),
 							},
 							hyperdrives: {
 								HYPERDRIVE: inject("databaseUrl"),

@@ -10,9 +10,11 @@ import { jsonBody } from "./middleware/json-body";
 import { securityHeaders } from "./middleware/security-headers";
 import { adminRoutes } from "./routes/admin";
 import { authRoutes, seedAuthRoutes } from "./routes/auth";
+import { billingPages, billingRoutes } from "./routes/billing";
 import { licenseKeyRoutes } from "./routes/licenses";
 import { meRoutes, ownerLicenseRoutes } from "./routes/me";
 import { publicRoutes } from "./routes/public";
+import { webhookRoutes } from "./routes/webhooks";
 import { type Runtime, servicesMiddleware } from "./services";
 
 export function newApp(runtime: Runtime): Hono<AppEnv> {
@@ -37,6 +39,10 @@ export function newApp(runtime: Runtime): Hono<AppEnv> {
 	app.route("/api/v1/licenses", ownerLicenseRoutes);
 	app.route("/licenses", licenseKeyRoutes); // seed alias for older clients
 	app.route("/api/v1/admin", adminRoutes);
+	app.route("/billing", billingPages);
+	app.route("/api/v1/billing", billingRoutes);
+	app.route("/billing", billingRoutes); // seed alias for older clients
+	app.route("/webhooks", webhookRoutes);
 
 	app.notFound((c) => {
 		const allowed = allowedMethods(app, c.req.path);

@@ -3,6 +3,7 @@ import { type Mailer, mailerFor } from "./accounts/mailer";
 import type { PasswordHasher } from "./accounts/password";
 import { type AccountService, accountService } from "./accounts/service";
 import type { RequestMeta } from "./audit/log";
+import { type Billing, billing } from "./billing/index";
 import type { Config } from "./config";
 import type { Database } from "./db/client";
 import type { AppEnv } from "./env";
@@ -20,6 +21,8 @@ export interface Services {
 	/** The logged-in owner's license operations. */
 	owner: OwnerService;
 	mailer: Mailer;
+	/** Checkout, Portal, webhooks; each answers 503 BILLING_NOT_CONFIGURED without Stripe settings. */
+	billing: Billing;
 	limiter: RateLimiter;
 	defer: (work: Promise<unknown>) => void;
 }
@@ -69,6 +72,7 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 			mailer,
 			accounts: accountService({ db, config, meta, defer, mailer, passwords: runtime.passwords }),
 			owner: ownerService({ db, config, meta, licenses }),
+			billing: billing({ db, config, meta, requestId }),
 		});
 		await next();
 	};

@@ -23,6 +23,8 @@ export type AuditAction =
 	| "license_validate"
 	| "license_status_change"
 	| "key_issued"
+	| "checkout_started"
+	| "checkout_completed"
 	| "webhook_event"
 	| "webhook_signature_failure";
 

@@ -92,6 +92,13 @@ export const licenses = pgTable(
 		graceUntil: tstz("grace_until"),
 		stripeSubscriptionId: text("stripe_subscription_id"),
 		stripeCustomerId: text("stripe_customer_id"),
+		/** The subscription's Stripe status as last reconciled (`active`, `past_due`, …), for support. */
+		stripeStatus: text("stripe_status"),
+		/**
+		 * Stripe disputes still open against this license's payments; while any is, the license is
+		 * suspended. A set, not one id, so disputes settling in any order leave the same answer.
+		 */
+		stripeOpenDisputes: text("stripe_open_disputes").array().notNull().default(sql`'{}'::text[]`),
 		/** Where the license came from: `stripe`, `admin`, … */
 		source: text("source").notNull().default("admin"),
 		createdAt: createdAt(),

@@ -46,7 +46,10 @@ export function jsonBody(): MiddlewareHandler {
 	};
 }
 
-async function readLimited(body: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
+export async function readLimited(
+	body: ReadableStream<Uint8Array>,
+	max: number,
+): Promise<Uint8Array> {
 	const reader = body.getReader();
 	const chunks: Uint8Array[] = [];
 	let size = 0;
