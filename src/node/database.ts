@@ -28,9 +28,17 @@ export async function startEmbeddedPostgres(
 	]);
 	if (dataDir) await mkdir(dataDir, { recursive: true });
 	const pg = dataDir ? await PGlite.create(dataDir) : await PGlite.create();
-	// PGlite is one backend; the socket server multiplexes connections onto it and keeps a
-	// transaction's statements together, so several clients (workerd opens one per request) work.
-	const server = new PGLiteSocketServer({ db: pg, port: 0, host: "127.0.0.1", maxConnections: 64 });
+	// PGlite is one backend; the socket server multiplexes connections onto it, keeping an
+	// open transaction's statements together. It does not do the same for an extended-protocol
+	// exchange (Parse … Sync) outside a transaction, so two connections' unnamed statements
+	// could cross (test/unit/embedded-postgres.test.ts caught wrong results); the wrapper
+	// reports such an exchange as "in transaction" until its Sync.
+	const server = new PGLiteSocketServer({
+		db: atomicExchanges(pg),
+		port: 0,
+		host: "127.0.0.1",
+		maxConnections: 64,
+	});
 	await server.start();
 	const conn = server.getServerConn();
 	return {
@@ -40,6 +48,45 @@ export async function startEmbeddedPostgres(
 			await pg.close();
 		},
 	};
+}
+
+type Backend = Awaited<ReturnType<typeof import("@electric-sql/pglite")["PGlite"]["create"]>>;
+
+/** Frontend message types that open or continue an extended-protocol exchange. */
+const EXTENDED = new Set([0x50, 0x42, 0x44, 0x45, 0x43, 0x48].map(Number)); // P B D E C H
+const SYNC = 0x53; // S
+const QUERY = 0x51; // Q (simple query: self-contained)
+
+function atomicExchanges(pg: Backend): Backend {
+	let open = false;
+	return new Proxy(pg, {
+		get(target, prop) {
+			if (prop === "isInTransaction") return () => open || target.isInTransaction();
+			if (prop === "execProtocolRawStream") {
+				return async (
+					message: Uint8Array,
+					options: Parameters<Backend["execProtocolRawStream"]>[1],
+				) => {
+					const type = message[0] ?? 0;
+					try {
+						return await target.execProtocolRawStream(message, options);
+					} finally {
+						if (type === SYNC || type === QUERY) open = false;
+						else if (EXTENDED.has(type)) open = true;
+					}
+				};
+			}
+			if (prop === "exec") {
+				// The socket server rolls back with exec() when a client leaves mid-exchange.
+				return (query: string, ...rest: unknown[]) => {
+					if (/^\s*rollback\s*$/i.test(query)) open = false;
+					return (target.exec as (q: string, ...r: unknown[]) => unknown)(query, ...rest);
+				};
+			}
+			const value: unknown = Reflect.get(target, prop, target);
+			return typeof value === "function" ? value.bind(target) : value;
+		},
+	});
 }
 
 /** Opens a pool on `url` (or an embedded database) and applies the committed migrations. */
