@@ -1,0 +1,85 @@
+/**
+ * Human output (short, coloured when the terminal supports it) and `--json` output.
+ * Colour follows the usual conventions: NO_COLOR turns it off, FORCE_COLOR on, otherwise
+ * only a TTY that reports colour support gets it.
+ */
+
+type Paint = (text: string) => string;
+
+export interface Palette {
+	enabled: boolean;
+	bold: Paint;
+	dim: Paint;
+	red: Paint;
+	green: Paint;
+	yellow: Paint;
+	cyan: Paint;
+}
+
+function colorEnabled(stream: NodeJS.WriteStream): boolean {
+	const env = process.env;
+	if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
+	if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== "0" && env.FORCE_COLOR !== "false";
+	if (!stream.isTTY || env.TERM === "dumb") return false;
+	return typeof stream.hasColors === "function" ? stream.hasColors() : true;
+}
+
+function palette(enabled: boolean): Palette {
+	const wrap =
+		(open: number, close: number): Paint =>
+		(text) =>
+			enabled ? `\u001b[${open}m${text}\u001b[${close}m` : text;
+	return {
+		enabled,
+		bold: wrap(1, 22),
+		dim: wrap(2, 22),
+		red: wrap(31, 39),
+		green: wrap(32, 39),
+		yellow: wrap(33, 39),
+		cyan: wrap(36, 39),
+	};
+}
+
+let stdoutPalette: Palette | undefined;
+let stderrPalette: Palette | undefined;
+
+export function out(): Palette {
+	stdoutPalette ??= palette(colorEnabled(process.stdout));
+	return stdoutPalette;
+}
+
+export function err(): Palette {
+	stderrPalette ??= palette(colorEnabled(process.stderr));
+	return stderrPalette;
+}
+
+export function printJson(value: unknown): void {
+	process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function print(text: string): void {
+	process.stdout.write(`${text}\n`);
+}
+
+/** A warning for humans, on stderr so it never mixes into piped output. */
+export function warn(text: string): void {
+	process.stderr.write(`${err().yellow("!")} ${text}\n`);
+}
+
+/** Aligned `label  value` rows. */
+export function rows(pairs: ReadonlyArray<readonly [string, string]>): string {
+	const width = Math.max(...pairs.map(([label]) => label.length));
+	return pairs.map(([label, value]) => `  ${out().dim(label.padEnd(width))}  ${value}`).join("\n");
+}
+
+/** "2d 5h", "3h 12m", "45m", "30s". */
+export function formatDuration(seconds: number): string {
+	const s = Math.max(0, Math.floor(seconds));
+	const d = Math.floor(s / 86400);
+	const h = Math.floor((s % 86400) / 3600);
+	const m = Math.floor((s % 3600) / 60);
+	if (d > 0) return `${d}d ${h}h`;
+	if (h > 0) return `${h}h ${m}m`;
+	if (m > 0) return `${m}m`;
+	return `${s}s`;
+}
