@@ -103,7 +103,7 @@ export interface RunOptions {
 	home: string;
 	apiUrl?: string;
 	hardwareId?: string | null;
-	/** libfaketime spec, e.g. "+25h" or "-10m". */
+	/** libfaketime offset, e.g. "+25h" or "-10m" (run as `faketime -f`). */
 	faketime?: string;
 	stdin?: string;
 	env?: Record<string, string>;
@@ -123,7 +123,7 @@ export async function runCli(args: string[], opts: RunOptions): Promise<CliResul
 		...opts.env,
 	};
 	const [file, argv] = opts.faketime
-		? ["faketime", [opts.faketime, process.execPath, CLI, ...args]]
+		? ["faketime", ["-f", opts.faketime, process.execPath, CLI, ...args]]
 		: [process.execPath, [CLI, ...args]];
 	return new Promise((ok, fail) => {
 		const child = spawn(file, argv, { env, stdio: ["pipe", "pipe", "pipe"] });
