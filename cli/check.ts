@@ -5,11 +5,12 @@
  * with the pinned keys, move last-seen forward. No network, no child process, nothing
  * heavy imported. Online work lives in online.ts and is imported only when needed.
  */
-import { MAX_CLOCK_SKEW_S, type VerifyFailure, verifyLicenseToken } from "../src/license/token";
+import { MAX_CLOCK_SKEW_S, type VerifyFailure, verifyLicenseTokenWith } from "../src/license/token";
 import { type CliConfig, resolveConfig } from "./config";
 import { CliError } from "./errors";
 import { resolveHardwareId } from "./fingerprint";
 import { trustedKeys } from "./keys";
+import { nodeVerifier } from "./node-crypto";
 import {
 	advanceLastSeen,
 	type HomePaths,
@@ -200,7 +201,7 @@ export async function verifyLocal(ctx: CheckContext): Promise<LocalVerdict> {
 		};
 	}
 	const keys = await trustedKeys(config.home, config.apiUrl);
-	const verified = await verifyLicenseToken(stored.token, keys, {
+	const verified = await verifyLicenseTokenWith(stored.token, keys, nodeVerifier, {
 		now: new Date(nowMs),
 		hardwareId,
 		issuer: config.apiUrl,

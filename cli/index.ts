@@ -1,15 +1,21 @@
 /**
- * `coditect`: the command tree, loaded lazily (each command is imported only when it runs,
- * so `license status` loads citty, the check and nothing else), and the one place that
- * turns errors into output and exit codes.
+ * `coditect`: the command tree, loaded lazily (each command is imported only when it runs),
+ * and the one place that turns errors into output and exit codes.
+ *
+ * `coditect license status [--json] [--online] [--api-url URL]` is what a host tool runs at
+ * every start, so it skips citty altogether: parsing three flags by hand saves loading
+ * citty and node:util (several ms of a ~25 ms budget; see bench/cli-status.ts). Anything
+ * else on that command line (`--help`, a typo) goes through citty as usual.
  */
-import { stripVTControlCharacters } from "node:util";
-import { type CommandDef, defineCommand, renderUsage, runCommand } from "citty";
+import type { CommandDef } from "citty";
+import { runStatus } from "./commands/license-status";
 import { CliError, EXIT_USAGE } from "./errors";
-import { err as errPalette, out, printJson } from "./output";
+import { err as errPalette, out, print, printErr, printJson } from "./output";
 import { VERSION } from "./version";
 
-const main = defineCommand({
+type AnyCommand = CommandDef<Record<string, never>>;
+
+const main: AnyCommand = {
 	meta: {
 		name: "coditect",
 		version: VERSION,
@@ -26,9 +32,13 @@ const main = defineCommand({
 		signup: () => import("./commands/signup").then((m) => m.default),
 		upgrade: () => import("./commands/upgrade").then((m) => m.default),
 	},
-});
+};
 
-type AnyCommand = CommandDef<Record<string, never>>;
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
+
+function stripAnsi(text: string): string {
+	return text.replace(ANSI, "");
+}
 
 async function resolveValue<T>(value: T | Promise<T> | (() => T | Promise<T>)): Promise<T> {
 	return typeof value === "function" ? (value as () => T | Promise<T>)() : value;
@@ -36,7 +46,7 @@ async function resolveValue<T>(value: T | Promise<T> | (() => T | Promise<T>)): 
 
 /** The command named by the leading words of argv, and its parent (for `--help`). */
 async function commandFor(rawArgs: string[]): Promise<[AnyCommand, AnyCommand | undefined]> {
-	let cmd = main as AnyCommand;
+	let cmd = main;
 	let parent: AnyCommand | undefined;
 	for (const word of rawArgs) {
 		if (word.startsWith("-")) continue;
@@ -49,6 +59,23 @@ async function commandFor(rawArgs: string[]): Promise<[AnyCommand, AnyCommand | 
 	return [cmd, parent];
 }
 
+/** The flags of `license status` when argv is exactly that command; otherwise null. */
+function statusFastPath(
+	rawArgs: string[],
+): { json?: boolean; online?: boolean; "api-url"?: string } | null {
+	if (rawArgs[0] !== "license" || rawArgs[1] !== "status") return null;
+	const args: { json?: boolean; online?: boolean; "api-url"?: string } = {};
+	for (let i = 2; i < rawArgs.length; i++) {
+		const arg = rawArgs[i] ?? "";
+		if (arg === "--json") args.json = true;
+		else if (arg === "--online") args.online = true;
+		else if (arg.startsWith("--api-url=")) args["api-url"] = arg.slice("--api-url=".length);
+		else if (arg === "--api-url" && i + 1 < rawArgs.length) args["api-url"] = rawArgs[++i];
+		else return null;
+	}
+	return args;
+}
+
 function isCittyUsageError(error: unknown): error is Error {
 	return error instanceof Error && error.name === "CLIError";
 }
@@ -58,21 +85,28 @@ function reportError(error: CliError, json: boolean): void {
 		printJson({ error: { code: error.code, message: error.message, ...error.details } });
 		return;
 	}
-	process.stderr.write(`${errPalette().red("Error:")} ${error.message}\n`);
+	printErr(`${errPalette().red("Error:")} ${error.message}`);
 }
 
 export async function runMain(rawArgs: string[] = process.argv.slice(2)): Promise<number> {
 	const json = rawArgs.includes("--json");
 	try {
+		const fast = statusFastPath(rawArgs);
+		if (fast !== null) {
+			await runStatus(fast);
+			return 0;
+		}
 		if (rawArgs.includes("--help") || rawArgs.includes("-h") || rawArgs.length === 0) {
+			const { renderUsage } = await import("citty");
 			const usage = await renderUsage(...(await commandFor(rawArgs)));
-			process.stdout.write(`${out().enabled ? usage : stripVTControlCharacters(usage)}\n\n`);
+			print(`${out().enabled ? usage : stripAnsi(usage)}\n`);
 			return 0;
 		}
 		if (rawArgs.length === 1 && (rawArgs[0] === "--version" || rawArgs[0] === "-v")) {
-			process.stdout.write(`${VERSION}\n`);
+			print(VERSION);
 			return 0;
 		}
+		const { runCommand } = await import("citty");
 		await runCommand(main, { rawArgs });
 		return 0;
 	} catch (error) {
@@ -82,7 +116,7 @@ export async function runMain(rawArgs: string[] = process.argv.slice(2)): Promis
 		}
 		if (isCittyUsageError(error)) {
 			const usage = new CliError(
-				`${stripVTControlCharacters(error.message)}. Run \`coditect --help\` for usage.`,
+				`${stripAnsi(error.message)}. Run \`coditect --help\` for usage.`,
 				"USAGE",
 				EXIT_USAGE,
 			);

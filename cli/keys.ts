@@ -8,16 +8,25 @@
  * who can write CODITECT_HOME cannot add a key that production tokens are checked with; for
  * a self-hosted URL they could, but the same attacker could as well replace the CLI itself.
  */
-import { createHash } from "node:crypto";
+
+import type { KeyObject } from "node:crypto";
 import { join } from "node:path";
 import { PUBLIC_KEYS } from "../keys/index";
-import { importPublicKeySet, type PublicKeySet } from "../src/license/token";
+import { importPublicKeySetWith } from "../src/license/token";
 import { DEFAULT_API_URL } from "./config";
+import { nodeVerifier } from "./node-crypto";
 import { isObject, readJsonFile, writeJsonFile } from "./store";
 
+/**
+ * One file per server, named after its URL. Two URLs could share a name after the
+ * replacement, so the file also records its URL and is ignored for any other.
+ */
 function jwksCachePath(home: string, apiUrl: string): string {
-	const tag = createHash("sha256").update(apiUrl).digest("hex").slice(0, 16);
-	return join(home, "jwks", `${tag}.json`);
+	const name = apiUrl
+		.replace(/^https?:\/\//, "")
+		.replace(/[^A-Za-z0-9.-]+/g, "_")
+		.slice(0, 120);
+	return join(home, "jwks", `${name}.json`);
 }
 
 /** Whether keys fetched from this server may be trusted at all. */
@@ -34,10 +43,13 @@ function cachedKeys(home: string, apiUrl: string): unknown[] {
 }
 
 /** Bundled keys plus, for a non-default server, the cached JWKS of that server. */
-export async function trustedKeys(home: string, apiUrl: string): Promise<PublicKeySet> {
+export async function trustedKeys(
+	home: string,
+	apiUrl: string,
+): Promise<ReadonlyMap<string, KeyObject>> {
 	const fetched = cachedKeys(home, apiUrl);
-	if (fetched.length === 0) return importPublicKeySet(PUBLIC_KEYS);
-	return importPublicKeySet({ keys: [...PUBLIC_KEYS, ...fetched] });
+	if (fetched.length === 0) return importPublicKeySetWith(PUBLIC_KEYS, nodeVerifier);
+	return importPublicKeySetWith({ keys: [...PUBLIC_KEYS, ...fetched] }, nodeVerifier);
 }
 
 /** Stores a server's JWKS for later offline checks (only for non-default servers). */

@@ -4,8 +4,8 @@
  */
 import {
 	decodeLicenseTokenUnverified,
-	importPublicKeySet,
-	verifyLicenseToken,
+	importPublicKeySetWith,
+	verifyLicenseTokenWith,
 } from "../src/license/token";
 import { ApiFailure, apiRequest } from "./api";
 import {
@@ -18,6 +18,7 @@ import {
 } from "./check";
 import { CliError, EXIT_UNLICENSED } from "./errors";
 import { cacheJwks, trustedKeys, trustsFetchedKeys } from "./keys";
+import { nodeVerifier } from "./node-crypto";
 import { accessToken, loadCredentials } from "./session";
 import {
 	advanceLastSeen,
@@ -62,7 +63,7 @@ interface ValidateResponse {
 export async function acceptServerToken(ctx: CheckContext, token: string): Promise<void> {
 	const { config, hardwareId } = ctx;
 	const verify = async () =>
-		verifyLicenseToken(token, await trustedKeys(config.home, config.apiUrl), {
+		verifyLicenseTokenWith(token, await trustedKeys(config.home, config.apiUrl), nodeVerifier, {
 			hardwareId,
 			issuer: config.apiUrl,
 		});
@@ -71,7 +72,7 @@ export async function acceptServerToken(ctx: CheckContext, token: string): Promi
 		const jwks = await apiRequest<unknown>(config.apiUrl, "GET", "/.well-known/jwks.json");
 		const keys = isObject(jwks) && Array.isArray(jwks.keys) ? jwks.keys : [];
 		// Only keys that import (Ed25519, kid = thumbprint) are kept.
-		const usable = await importPublicKeySet({ keys });
+		const usable = await importPublicKeySetWith({ keys }, nodeVerifier);
 		cacheJwks(
 			config.home,
 			config.apiUrl,

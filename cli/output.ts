@@ -1,8 +1,10 @@
 /**
  * Human output (short, coloured when the terminal supports it) and `--json` output.
  * Colour follows the usual conventions: NO_COLOR turns it off, FORCE_COLOR on, otherwise
- * only a TTY that reports colour support gets it.
+ * only a terminal gets it.
  */
+
+import { fstatSync, writeSync } from "node:fs";
 
 type Paint = (text: string) => string;
 
@@ -16,12 +18,31 @@ export interface Palette {
 	cyan: Paint;
 }
 
-function colorEnabled(stream: NodeJS.WriteStream): boolean {
+function colorEnabled(fd: 1 | 2): boolean {
 	const env = process.env;
 	if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
 	if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== "0" && env.FORCE_COLOR !== "false";
-	if (!stream.isTTY || env.TERM === "dumb") return false;
-	return typeof stream.hasColors === "function" ? stream.hasColors() : true;
+	if (env.TERM === "dumb") return false;
+	// A terminal is a character device. So is /dev/null, where colour codes harm nobody;
+	// node:tty would cost start-up time (it loads net and streams) for the same answer.
+	try {
+		return fstatSync(fd).isCharacterDevice();
+	} catch {
+		return false;
+	}
+}
+
+/**
+ * Writes straight to the file descriptor. Touching process.stdout builds a stream object,
+ * which costs measurable start-up time for the few lines this CLI prints.
+ */
+function write(fd: 1 | 2, text: string): void {
+	try {
+		writeSync(fd, text);
+	} catch (error) {
+		// The reader went away (`coditect … | head`): nothing left to say, like any Unix tool.
+		if ((error as NodeJS.ErrnoException).code !== "EPIPE") throw error;
+	}
 }
 
 function palette(enabled: boolean): Palette {
@@ -44,29 +65,34 @@ let stdoutPalette: Palette | undefined;
 let stderrPalette: Palette | undefined;
 
 export function out(): Palette {
-	stdoutPalette ??= palette(colorEnabled(process.stdout));
+	stdoutPalette ??= palette(colorEnabled(1));
 	return stdoutPalette;
 }
 
 export function err(): Palette {
-	stderrPalette ??= palette(colorEnabled(process.stderr));
+	stderrPalette ??= palette(colorEnabled(2));
 	return stderrPalette;
 }
 
 export function printJson(value: unknown): void {
-	process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+	write(1, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 export function print(text: string): void {
-	process.stdout.write(`${text}\n`);
+	write(1, `${text}\n`);
 }
 
 /** A warning for humans, on stderr so it never mixes into piped output. */
 export function warn(text: string): void {
-	process.stderr.write(`${err().yellow("!")} ${text}\n`);
+	write(2, `${err().yellow("!")} ${text}\n`);
 }
 
 /** Aligned `label  value` rows. */
+/** Writes to stderr (errors, prompts' companions). */
+export function printErr(text: string): void {
+	write(2, `${text}\n`);
+}
+
 export function rows(pairs: ReadonlyArray<readonly [string, string]>): string {
 	const width = Math.max(...pairs.map(([label]) => label.length));
 	return pairs.map(([label, value]) => `  ${out().dim(label.padEnd(width))}  ${value}`).join("\n");

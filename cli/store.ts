@@ -171,9 +171,16 @@ export function readLastSeen(paths: HomePaths): number | null {
 	}
 }
 
-/** Moves last-seen forward (never back). Best effort: a read-only home must not break checks. */
+/** Last-seen moves in steps of at least this much, so most starts write nothing. */
+const LAST_SEEN_STEP_MS = 60_000;
+
+/**
+ * Moves last-seen forward (never back), at most once a minute: the rollback check allows
+ * 5 minutes, so a minute of granularity costs nothing, and skipping the write saves about a
+ * millisecond on most starts. Best effort: a read-only home must not break checks.
+ */
 export function advanceLastSeen(paths: HomePaths, nowMs: number, previous: number | null): void {
-	if (previous !== null && previous >= nowMs) return;
+	if (previous !== null && nowMs - previous < LAST_SEEN_STEP_MS) return;
 	try {
 		writeFileAtomic(paths.lastSeen, String(Math.floor(nowMs)), { durable: false });
 	} catch {

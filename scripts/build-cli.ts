@@ -1,12 +1,14 @@
 /**
  * Builds the CLI package: cli/dist/coditect.mjs (the `coditect` bin) and cli/dist/lib.mjs
- * (`checkLicense`), each one self-contained ESM bundle with its dependencies (citty, open)
- * inside, so installing the package runs no scripts and fetches nothing else.
+ * (`checkLicense`), one self-contained ESM bundle (esbuild, with chunks under dist/chunks/)
+ * holding its dependencies (citty, open), so installing the package runs no scripts and
+ * fetches nothing else.
  */
-import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { type BuildOptions, build } from "esbuild";
+import { type BuildOptions, build, type Plugin } from "esbuild";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const CLI_DIST = resolve(root, "cli/dist");
@@ -39,6 +41,34 @@ export interface CheckLicenseOptions {
 export declare function checkLicense(options?: CheckLicenseOptions): Promise<LicenseCheck>;
 `;
 
+/**
+ * Imports Node built-ins through `process.getBuiltinModule` instead of `import … from "node:…"`.
+ * An ESM import of a built-in builds a facade that reads every export, and reading
+ * `fs.promises` or `fs.ReadStream` loads fs/promises, streams and more: measured as several
+ * milliseconds of `license status` start-up. Only plain data properties are re-exported; code
+ * importing a lazy (getter) export fails the build instead of getting undefined at run time.
+ */
+const lazyBuiltins: Plugin = {
+	name: "lazy-builtins",
+	setup(b) {
+		const require = createRequire(import.meta.url);
+		b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, namespace: "lazy-builtin" }));
+		b.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, (args) => {
+			const mod = require(args.path) as Record<string, unknown>;
+			const names = Object.keys(mod).filter((name) => {
+				const descriptor = Object.getOwnPropertyDescriptor(mod, name);
+				return descriptor !== undefined && "value" in descriptor && /^[A-Za-z_$][\w$]*$/.test(name);
+			});
+			const lines = [
+				`const m = process.getBuiltinModule(${JSON.stringify(args.path)});`,
+				"export default m;",
+				...names.map((name) => `export const ${name} = m.${name};`),
+			];
+			return { contents: lines.join("\n"), loader: "js" };
+		});
+	},
+};
+
 export async function buildCli(opts: { quiet?: boolean } = {}): Promise<void> {
 	const common: BuildOptions = {
 		bundle: true,
@@ -48,16 +78,22 @@ export async function buildCli(opts: { quiet?: boolean } = {}): Promise<void> {
 		legalComments: "none",
 		logLevel: opts.quiet ? "error" : "info",
 		absWorkingDir: root,
+		plugins: [lazyBuiltins],
 	};
+	await rm(CLI_DIST, { recursive: true, force: true });
 	await mkdir(CLI_DIST, { recursive: true });
 	await Promise.all([
+		// Code splitting keeps each command (and `open`, node:http, readline…) in its own chunk,
+		// loaded on first use: `license status` never parses or links what it does not run.
 		build({
 			...common,
-			entryPoints: ["cli/index.ts"],
-			outfile: "cli/dist/coditect.mjs",
+			entryPoints: { coditect: "cli/index.ts", lib: "cli/lib.ts" },
+			outdir: "cli/dist",
+			splitting: true,
+			chunkNames: "chunks/[name]-[hash]",
+			outExtension: { ".js": ".mjs" },
 			banner: { js: "#!/usr/bin/env node" },
 		}),
-		build({ ...common, entryPoints: ["cli/lib.ts"], outfile: "cli/dist/lib.mjs" }),
 		writeFile(resolve(CLI_DIST, "lib.d.ts"), LIB_TYPES),
 	]);
 	await chmod(resolve(CLI_DIST, "coditect.mjs"), 0o755);

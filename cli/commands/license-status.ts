@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import type { CommandDef } from "citty";
 import { type LicenseCheck, runLicenseCheck } from "../check";
 import { CliError, EXIT_NETWORK, EXIT_UNLICENSED, EXIT_USAGE } from "../errors";
 import { formatDuration, out, print, printJson, rows, warn } from "../output";
@@ -40,28 +40,43 @@ function printHuman(check: LicenseCheck): void {
 	}
 }
 
-export default defineCommand({
+const args = {
+	online: { type: "boolean", description: "Revalidate with the server now" },
+	...sharedArgs,
+} as const;
+
+export interface StatusArgs {
+	online?: boolean | undefined;
+	json?: boolean | undefined;
+	"api-url"?: string | undefined;
+}
+
+/** The command body; index.ts also calls it directly on its citty-free fast path. */
+export async function runStatus(args: StatusArgs): Promise<void> {
+	const entry = process.argv[1];
+	const check = await runLicenseCheck({
+		apiUrl: args["api-url"],
+		online: args.online ? "always" : "auto",
+		...(entry ? { refreshCommand: [process.execPath, entry] } : {}),
+	});
+	if (args.json) printJson(check);
+	else printHuman(check);
+	const code = exitCodeOf(check);
+	if (code !== 0) {
+		throw new CliError(check.message, check.code, code, undefined, { reported: true });
+	}
+}
+
+// A plain CommandDef rather than defineCommand (an identity function): importing citty here
+// would load it on the fast path too.
+const command: CommandDef<typeof args> = {
 	meta: {
 		name: "status",
 		description:
 			"Check this machine's license offline (online when over 24 h old, or with --online)",
 	},
-	args: {
-		online: { type: "boolean", description: "Revalidate with the server now" },
-		...sharedArgs,
-	},
-	async run({ args }) {
-		const entry = process.argv[1];
-		const check = await runLicenseCheck({
-			apiUrl: args["api-url"],
-			online: args.online ? "always" : "auto",
-			...(entry ? { refreshCommand: [process.execPath, entry] } : {}),
-		});
-		if (args.json) printJson(check);
-		else printHuman(check);
-		const code = exitCodeOf(check);
-		if (code !== 0) {
-			throw new CliError(check.message, check.code, code, undefined, { reported: true });
-		}
-	},
-});
+	args,
+	run: ({ args }) => runStatus(args),
+};
+
+export default command;

@@ -87,6 +87,13 @@ describe("info and configuration", () => {
 		expect(r.stdout).not.toContain("ci-runner-7");
 	});
 
+	it("hashes with HMAC-SHA-256 keyed by the product key, as an independent implementation does", async () => {
+		const { createHmac } = await import("node:crypto");
+		const expected = createHmac("sha256", "coditect-hwid-v1").update("ci-runner-7").digest("hex");
+		expect(hashHardwareId("ci-runner-7")).toBe(expected);
+		expect(hashHardwareId("  CI-Runner-7\n")).toBe(expected);
+	});
+
 	it("uses the OS machine id when no override is set", async () => {
 		const r = await runCli(["info", "--json"], { home, hardwareId: null });
 		expect(r.code, show(r)).toBe(0);

@@ -186,7 +186,7 @@ describe("activate and status", () => {
 			headers: { "content-type": "application/json" },
 			body: JSON.stringify({
 				license_key: key,
-				hardware_id: (await import("../../cli/fingerprint")).hashHardwareId("test-machine-1"),
+				hardware_id: await (await import("../../cli/fingerprint")).hashHardwareId("test-machine-1"),
 			}),
 		});
 		expect(await validate.json()).toMatchObject({ valid: false, code: "NOT_ACTIVATED" });
