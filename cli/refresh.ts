@@ -13,11 +13,11 @@ import { isObject, readJsonFile, writeFileAtomic } from "./store";
 
 const MIN_INTERVAL_MS = 15 * 60 * 1000;
 
-/** This package's CLI: dist/coditect.mjs beside the bundled library, or the built one from source. */
+/** This package's CLI: dist/coditect.cjs beside the bundled library, or the built one from source. */
 function defaultCliEntry(): string | null {
 	const here = import.meta.url;
 	const entry = fileURLToPath(
-		new URL(here.endsWith(".ts") ? "./dist/coditect.mjs" : "./coditect.mjs", here),
+		new URL(here.endsWith(".ts") ? "./dist/coditect.cjs" : "./coditect.cjs", here),
 	);
 	return existsSync(entry) ? entry : null;
 }

@@ -27,7 +27,7 @@ export async function releaseCli(): Promise<{ files: string[]; sums: string }> {
 	const tarball = packed[0]?.filename;
 	if (!tarball) throw new Error("npm pack produced no tarball");
 	const files = [resolve(RELEASE_DIR, basename(tarball))];
-	for (const name of ["coditect.mjs", "lib.mjs"]) {
+	for (const name of ["coditect.cjs", "lib.mjs"]) {
 		const target = resolve(RELEASE_DIR, name);
 		await copyFile(resolve(cliDir, "dist", name), target);
 		files.push(target);

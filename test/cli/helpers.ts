@@ -11,7 +11,7 @@ import { join, resolve } from "node:path";
 import { inject } from "vitest";
 import { type RunningServer, startServer } from "../../src/server";
 
-export const CLI = resolve(import.meta.dirname, "../../cli/dist/coditect.mjs");
+export const CLI = resolve(import.meta.dirname, "../../cli/dist/coditect.cjs");
 
 export interface CliResult {
 	code: number | null;
