@@ -10,6 +10,7 @@ import { type CliConfig, resolveConfig } from "./config";
 import { CliError } from "./errors";
 import { resolveHardwareId } from "./fingerprint";
 import { trustedKeys } from "./keys";
+import type { CheckLicenseOptions, LicenseCheck, LicenseCode } from "./lib-types";
 import { nodeVerifier } from "./node-crypto";
 import {
 	advanceLastSeen,
@@ -20,63 +21,10 @@ import {
 	type StoredLicense,
 } from "./store";
 
+export type { CheckLicenseOptions, LicenseCheck, LicenseCode };
+
 /** After this age a valid token is refreshed (in the background); SPEC §5. */
 export const REVALIDATE_AFTER_S = 24 * 3600;
-
-export type LicenseCode =
-	| "VALID"
-	| "PAST_DUE"
-	| "NOT_ACTIVATED"
-	| "INVALID_TOKEN"
-	| "FOREIGN_LICENSE"
-	| "WRONG_HARDWARE"
-	| "CLOCK_ROLLBACK"
-	| "CLOCK_BEHIND"
-	| "GRACE_EXPIRED"
-	| "UNKNOWN_KEY"
-	| "NOT_FOUND"
-	| "EXPIRED"
-	| "SUSPENDED"
-	| "REVOKED"
-	| "NO_HARDWARE_ID"
-	| "MISCONFIGURED";
-
-/** What `checkLicense` returns (SPEC §5), plus details the CLI prints. */
-export interface LicenseCheck {
-	licensed: boolean;
-	code: LicenseCode;
-	plan: string | null;
-	/** End of the license itself (null: no end, e.g. a live subscription). */
-	expires_at: string | null;
-	/** Seconds until the token expires: how long the license holds without the network. */
-	grace_remaining_s: number;
-	/** True when the answer comes from the cached token without reaching the server now. */
-	offline: boolean;
-	status: string | null;
-	license_id: string | null;
-	token_expires_at: string | null;
-	last_online_at: string | null;
-	/** not_needed | background (a detached refresh was started) | done | failed | skipped. */
-	revalidation: "not_needed" | "background" | "done" | "failed" | "skipped";
-	/** Set when an online attempt could not reach a verdict (network, 5xx, rate limit). */
-	network_error: string | null;
-	message: string;
-}
-
-export interface CheckLicenseOptions {
-	/** CODITECT_HOME override. */
-	home?: string;
-	/** API URL override (otherwise CODITECT_API_URL, config.yaml, default). */
-	apiUrl?: string;
-	/**
-	 * auto (default): no network for a fresh token, a background refresh for one over 24 h,
-	 * an online attempt when there is no usable token. always: check online now. never: no
-	 * network at all.
-	 */
-	online?: "auto" | "always" | "never";
-	/** Command that runs a background refresh; defaults to this package's CLI. */
-	refreshCommand?: readonly string[];
-}
 
 export interface CheckContext {
 	config: CliConfig;

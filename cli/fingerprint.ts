@@ -49,24 +49,36 @@ function runTool(file: string, args: string[]): string | null {
 	}
 }
 
+/** IOPlatformUUID from `ioreg -rd1 -c IOPlatformExpertDevice` (macOS). */
+export function parseIoregOutput(out: string | null): string | null {
+	return (out && /"IOPlatformUUID"\s*=\s*"([^"]+)"/.exec(out)?.[1]) || null;
+}
+
+/** MachineGuid from `reg query HKLM\SOFTWARE\Microsoft\Cryptography /v MachineGuid` (Windows). */
+export function parseRegQueryOutput(out: string | null): string | null {
+	return (out && /MachineGuid\s+REG_SZ\s+(\S+)/i.exec(out)?.[1]) || null;
+}
+
 /** The raw OS machine id, or null where there is none (minimal containers). */
 export function readMachineId(
 	platform: NodeJS.Platform = process.platform,
 ): { raw: string; source: HardwareIdSource } | null {
 	if (platform === "darwin") {
-		const out = runTool("/usr/sbin/ioreg", ["-rd1", "-c", "IOPlatformExpertDevice"]);
-		const uuid = out && /"IOPlatformUUID"\s*=\s*"([^"]+)"/.exec(out)?.[1];
+		const uuid = parseIoregOutput(
+			runTool("/usr/sbin/ioreg", ["-rd1", "-c", "IOPlatformExpertDevice"]),
+		);
 		return uuid ? { raw: uuid, source: "macos" } : null;
 	}
 	if (platform === "win32") {
-		const out = runTool("reg", [
-			"query",
-			"HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Cryptography",
-			"/v",
-			"MachineGuid",
-			"/reg:64",
-		]);
-		const guid = out && /MachineGuid\s+REG_SZ\s+(\S+)/i.exec(out)?.[1];
+		const guid = parseRegQueryOutput(
+			runTool("reg", [
+				"query",
+				"HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Cryptography",
+				"/v",
+				"MachineGuid",
+				"/reg:64",
+			]),
+		);
 		return guid ? { raw: guid, source: "windows" } : null;
 	}
 	const id = readFirstLine("/etc/machine-id") ?? readFirstLine("/var/lib/dbus/machine-id");

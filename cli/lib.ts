@@ -10,12 +10,8 @@
  * With a fresh token (< 24 h) it reads two small files and verifies one signature: no
  * network I/O. It never throws for a bad cache or configuration: the result says why.
  */
-import {
-	type CheckLicenseOptions,
-	type LicenseCheck,
-	type LicenseCode,
-	runLicenseCheck,
-} from "./check";
+import { runLicenseCheck } from "./check";
+import type { CheckLicenseOptions, LicenseCheck, LicenseCode } from "./lib-types";
 
 export type { CheckLicenseOptions, LicenseCheck, LicenseCode };
 

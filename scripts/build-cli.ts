@@ -8,7 +8,7 @@
  * but never executed by `license status`, while every extra ESM file would cost a resolve,
  * read, compile and link. Measured: ~5 ms less start-up than a 30-chunk split build.
  */
-import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -16,34 +16,6 @@ import { type BuildOptions, build, type Plugin } from "esbuild";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const CLI_DIST = resolve(root, "cli/dist");
-
-const LIB_TYPES = `export type LicenseCode =
-	| "VALID" | "PAST_DUE" | "NOT_ACTIVATED" | "INVALID_TOKEN" | "FOREIGN_LICENSE" | "WRONG_HARDWARE"
-	| "CLOCK_ROLLBACK" | "CLOCK_BEHIND" | "GRACE_EXPIRED" | "UNKNOWN_KEY" | "NOT_FOUND" | "EXPIRED"
-	| "SUSPENDED" | "REVOKED" | "NO_HARDWARE_ID" | "MISCONFIGURED";
-export interface LicenseCheck {
-	licensed: boolean;
-	code: LicenseCode;
-	plan: string | null;
-	expires_at: string | null;
-	grace_remaining_s: number;
-	offline: boolean;
-	status: string | null;
-	license_id: string | null;
-	token_expires_at: string | null;
-	last_online_at: string | null;
-	revalidation: "not_needed" | "background" | "done" | "failed" | "skipped";
-	network_error: string | null;
-	message: string;
-}
-export interface CheckLicenseOptions {
-	home?: string;
-	apiUrl?: string;
-	online?: "auto" | "always" | "never";
-	refreshCommand?: readonly string[];
-}
-export declare function checkLicense(options?: CheckLicenseOptions): Promise<LicenseCheck>;
-`;
 
 /**
  * Imports Node built-ins through `process.getBuiltinModule` instead of `import … from "node:…"`.
@@ -73,6 +45,15 @@ const lazyBuiltins: Plugin = {
 		});
 	},
 };
+
+/** dist/lib.d.ts: cli/lib-types.ts (declarations only) plus the one function. */
+async function libTypes(): Promise<string> {
+	const types = await readFile(resolve(root, "cli/lib-types.ts"), "utf8");
+	return `${types}
+/** The license check for the host tool's start-up (SPEC §5). Never throws for a bad cache. */
+export declare function checkLicense(options?: CheckLicenseOptions): Promise<LicenseCheck>;
+`;
+}
 
 export async function buildCli(opts: { quiet?: boolean } = {}): Promise<void> {
 	const common: BuildOptions = {
@@ -105,7 +86,7 @@ export async function buildCli(opts: { quiet?: boolean } = {}): Promise<void> {
 			entryPoints: ["cli/lib.ts"],
 			outfile: "cli/dist/lib.mjs",
 		}),
-		writeFile(resolve(CLI_DIST, "lib.d.ts"), LIB_TYPES),
+		libTypes().then((types) => writeFile(resolve(CLI_DIST, "lib.d.ts"), types)),
 	]);
 	await chmod(resolve(CLI_DIST, "coditect.cjs"), 0o755);
 }
