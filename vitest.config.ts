@@ -18,6 +18,17 @@ export default defineConfig({
 				},
 			},
 			{
+				// The CLI as a real process (the esbuild bundle) against the real Node server.
+				test: {
+					name: "cli",
+					include: ["test/cli/**/*.test.ts"],
+					environment: "node",
+					globalSetup: ["test/cli/build.setup.ts"],
+					testTimeout: 30_000,
+					hookTimeout: 60_000,
+				},
+			},
+			{
 				// The Worker inside workerd, Hyperdrive pointed at the run's real database.
 				plugins: [
 					cloudflareTest(({ inject }) => ({

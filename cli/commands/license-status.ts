@@ -1,0 +1,82 @@
+import type { CommandDef } from "citty";
+import { type LicenseCheck, runLicenseCheck } from "../check";
+import { CliError, EXIT_NETWORK, EXIT_UNLICENSED, EXIT_USAGE } from "../errors";
+import { formatDuration, out, print, printJson, rows, warn } from "../output";
+import { sharedArgs } from "./_shared";
+
+function exitCodeOf(check: LicenseCheck): 0 | 1 | 2 | 3 {
+	if (check.licensed) return 0;
+	if (check.code === "MISCONFIGURED" || check.code === "NO_HARDWARE_ID") return EXIT_USAGE;
+	return check.network_error !== null ? EXIT_NETWORK : EXIT_UNLICENSED;
+}
+
+function printHuman(check: LicenseCheck): void {
+	const c = out();
+	if (check.licensed) {
+		const mark = check.code === "PAST_DUE" ? c.yellow("!") : c.green("✓");
+		print(`${mark} ${c.bold("Licensed")} — ${check.plan ?? "?"} (${check.status ?? "?"})`);
+		print(
+			rows([
+				["expires", check.expires_at ?? "no end date (renews)"],
+				[
+					"offline for",
+					`${formatDuration(check.grace_remaining_s)} (until ${check.token_expires_at})`,
+				],
+				["last online", check.last_online_at ?? "never"],
+				["checked", check.offline ? "locally (no network)" : "online just now"],
+			]),
+		);
+		if (check.code === "PAST_DUE") warn(check.message);
+		if (check.network_error !== null) warn(`Could not check online: ${check.network_error}`);
+		if (check.revalidation === "background") {
+			print(c.dim("  refreshing the license in the background"));
+		}
+		return;
+	}
+	print(`${c.red("✗")} ${c.bold("Not licensed")} (${check.code})`);
+	print(`  ${check.message}`);
+	if (check.network_error !== null) {
+		print(`  ${c.yellow("Could not reach the license server:")} ${check.network_error}`);
+	}
+}
+
+const args = {
+	online: { type: "boolean", description: "Revalidate with the server now" },
+	...sharedArgs,
+} as const;
+
+export interface StatusArgs {
+	online?: boolean | undefined;
+	json?: boolean | undefined;
+	"api-url"?: string | undefined;
+}
+
+/** The command body; index.ts also calls it directly on its citty-free fast path. */
+export async function runStatus(args: StatusArgs): Promise<void> {
+	const entry = process.argv[1];
+	const check = await runLicenseCheck({
+		apiUrl: args["api-url"],
+		online: args.online ? "always" : "auto",
+		...(entry ? { refreshCommand: [process.execPath, entry] } : {}),
+	});
+	if (args.json) printJson(check);
+	else printHuman(check);
+	const code = exitCodeOf(check);
+	if (code !== 0) {
+		throw new CliError(check.message, check.code, code, undefined, { reported: true });
+	}
+}
+
+// A plain CommandDef rather than defineCommand (an identity function): importing citty here
+// would load it on the fast path too.
+const command: CommandDef<typeof args> = {
+	meta: {
+		name: "status",
+		description:
+			"Check this machine's license offline (online when over 24 h old, or with --online)",
+	},
+	args,
+	run: ({ args }) => runStatus(args),
+};
+
+export default command;

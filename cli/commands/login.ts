@@ -1,0 +1,62 @@
+import { defineCommand } from "citty";
+import { ApiFailure, apiRequest, failureToCliError } from "../api";
+import { CliError } from "../errors";
+import { browserLogin, expectSession, readEmail, readPassword, reportLogin } from "../login-flow";
+import { askHidden } from "../prompt";
+import { saveSession } from "../session";
+import { homePaths } from "../store";
+import { configFrom, sharedArgs } from "./_shared";
+
+export default defineCommand({
+	meta: {
+		name: "login",
+		description: "Log in with email and password, or in the browser with --provider",
+	},
+	args: {
+		provider: {
+			type: "enum",
+			options: ["google", "github"],
+			description: "Log in through this provider in the browser (OAuth with PKCE)",
+		},
+		email: { type: "string", description: "Email (otherwise prompted)" },
+		"password-stdin": { type: "boolean", description: "Read the password from standard input" },
+		browser: {
+			type: "boolean",
+			default: true,
+			negativeDescription: "Only print the login address; do not open a browser",
+		},
+		...sharedArgs,
+	},
+	async run({ args }) {
+		const config = configFrom(args);
+		const paths = homePaths(config.home);
+		if (args.provider) {
+			const session = await browserLogin(config.apiUrl, args.provider, {
+				openBrowser: args.browser,
+			});
+			reportLogin(saveSession(paths, config.apiUrl, session), args.json);
+			return;
+		}
+		const email = await readEmail(args.email);
+		const password = args["password-stdin"]
+			? await askHidden("", "password")
+			: await readPassword();
+		try {
+			const session = expectSession(
+				await apiRequest<unknown>(config.apiUrl, "POST", "/api/v1/auth/login", {
+					json: { email, password },
+				}),
+			);
+			reportLogin(saveSession(paths, config.apiUrl, session), args.json);
+		} catch (err) {
+			if (err instanceof ApiFailure && err.code === "INVALID_CREDENTIALS") {
+				throw new CliError(
+					"Wrong email or password (or the account is locked or not verified yet). Try again, reset the password, or run `coditect signup`.",
+					err.code,
+				);
+			}
+			if (err instanceof ApiFailure) throw failureToCliError(err, config.apiUrl, "password login");
+			throw err;
+		}
+	},
+});

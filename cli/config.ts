@@ -1,0 +1,144 @@
+/**
+ * Where the CLI talks to and keeps its files. Precedence (SPEC §5): flags, environment
+ * (`CODITECT_API_URL`, `CODITECT_HARDWARE_ID`, `CODITECT_HOME`), `config.yaml` in the home
+ * directory, defaults. Synchronous and dependency-free: it runs on every start.
+ */
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { CliError } from "./errors";
+
+/** Production license server; matches wrangler.toml's production PUBLIC_URL. */
+export const DEFAULT_API_URL = "https://license.coditect.dev";
+
+export type ConfigSource = "flag" | "env" | "config" | "default";
+
+export interface CliConfig {
+	home: string;
+	apiUrl: string;
+	/** The raw identity from CODITECT_HARDWARE_ID or config.yaml (hashed before use), if any. */
+	hardwareIdOverride: string | undefined;
+	sources: { home: ConfigSource; apiUrl: ConfigSource; hardwareId: ConfigSource | "os" };
+	configFile: string;
+	/** Problems found in config.yaml (unknown keys); shown by `info`, never fatal. */
+	warnings: string[];
+}
+
+export interface ConfigFlags {
+	apiUrl?: string | undefined;
+	home?: string | undefined;
+}
+
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(["127.0.0.1", "localhost", "[::1]"]);
+const CONFIG_KEYS: ReadonlySet<string> = new Set(["api_url", "hardware_id"]);
+
+/**
+ * Canonical API URL: scheme, host, port and path without a trailing slash. Plain http is
+ * refused except on loopback, because license keys, passwords and the JWKS travel over it.
+ */
+export function normalizeApiUrl(input: string): string {
+	let url: URL;
+	try {
+		url = new URL(input);
+	} catch {
+		throw new CliError(
+			`The API URL "${input}" is not a valid URL. Set CODITECT_API_URL (or api_url in config.yaml) to e.g. ${DEFAULT_API_URL}.`,
+			"INVALID_API_URL",
+		);
+	}
+	if (
+		url.protocol !== "https:" &&
+		!(url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname))
+	) {
+		throw new CliError(
+			`The API URL must use https (plain http is allowed only for 127.0.0.1/localhost); got ${url.protocol}//${url.host}.`,
+			"INVALID_API_URL",
+		);
+	}
+	return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
+}
+
+/**
+ * Reads the flat `key: value` subset of YAML that config.yaml needs (comments, optional
+ * quotes). A full YAML parser would cost start-up time for two scalar settings.
+ */
+export function parseConfigYaml(text: string): { values: Map<string, string>; warnings: string[] } {
+	const values = new Map<string, string>();
+	const warnings: string[] = [];
+	for (const [index, rawLine] of text.split(/\r?\n/).entries()) {
+		const line = rawLine.replace(/(^|\s)#.*$/, "").trim();
+		if (line === "") continue;
+		const match = /^([A-Za-z_][\w-]*)\s*:\s*(.*)$/.exec(line);
+		if (!match) {
+			warnings.push(`config.yaml line ${index + 1} is not "key: value"; ignored`);
+			continue;
+		}
+		const key = match[1] ?? "";
+		let value = (match[2] ?? "").trim();
+		if (/^(["']).*\1$/.test(value)) value = value.slice(1, -1);
+		if (!CONFIG_KEYS.has(key)) {
+			warnings.push(`config.yaml: unknown setting "${key}" ignored`);
+			continue;
+		}
+		if (value !== "") values.set(key, value);
+	}
+	return { values, warnings };
+}
+
+function readConfigFile(path: string): { values: Map<string, string>; warnings: string[] } {
+	let text: string;
+	try {
+		text = readFileSync(path, "utf8");
+	} catch {
+		return { values: new Map(), warnings: [] };
+	}
+	return parseConfigYaml(text);
+}
+
+export function defaultHome(env: NodeJS.ProcessEnv): string {
+	return env.CODITECT_HOME ? resolve(env.CODITECT_HOME) : join(homedir(), ".coditect");
+}
+
+/** Resolves the configuration; throws CliError (exit 1) for an unusable API URL. */
+export function resolveConfig(
+	flags: ConfigFlags = {},
+	env: NodeJS.ProcessEnv = process.env,
+): CliConfig {
+	const homeSource: ConfigSource = flags.home ? "flag" : env.CODITECT_HOME ? "env" : "default";
+	const home = flags.home ? resolve(flags.home) : defaultHome(env);
+	const configFile = join(home, "config.yaml");
+	const file = readConfigFile(configFile);
+
+	let apiUrl = DEFAULT_API_URL;
+	let apiSource: ConfigSource = "default";
+	const fromFile = file.values.get("api_url");
+	if (flags.apiUrl) {
+		apiUrl = flags.apiUrl;
+		apiSource = "flag";
+	} else if (env.CODITECT_API_URL) {
+		apiUrl = env.CODITECT_API_URL;
+		apiSource = "env";
+	} else if (fromFile) {
+		apiUrl = fromFile;
+		apiSource = "config";
+	}
+
+	let hardwareIdOverride: string | undefined;
+	let hwSource: ConfigSource | "os" = "os";
+	if (env.CODITECT_HARDWARE_ID) {
+		hardwareIdOverride = env.CODITECT_HARDWARE_ID;
+		hwSource = "env";
+	} else if (file.values.get("hardware_id")) {
+		hardwareIdOverride = file.values.get("hardware_id");
+		hwSource = "config";
+	}
+
+	return {
+		home,
+		apiUrl: normalizeApiUrl(apiUrl),
+		hardwareIdOverride,
+		sources: { home: homeSource, apiUrl: apiSource, hardwareId: hwSource },
+		configFile,
+		warnings: file.warnings,
+	};
+}

@@ -1,0 +1,140 @@
+/**
+ * `coditect`: the command tree, loaded lazily (each command is imported only when it runs),
+ * and the one place that turns errors into output and exit codes.
+ *
+ * `coditect license status [--json] [--online] [--api-url URL]` is what a host tool runs at
+ * every start, so it skips citty altogether: parsing three flags by hand saves loading
+ * citty and node:util (several ms of a ~25 ms budget; see bench/cli-status.ts). Anything
+ * else on that command line (`--help`, a typo) goes through citty as usual.
+ */
+import type { CommandDef } from "citty";
+import { runStatus } from "./commands/license-status";
+import { CliError, EXIT_USAGE } from "./errors";
+import { err as errPalette, out, print, printErr, printJson } from "./output";
+import { VERSION } from "./version";
+
+type AnyCommand = CommandDef<Record<string, never>>;
+
+const main: AnyCommand = {
+	meta: {
+		name: "coditect",
+		version: VERSION,
+		description: "CODITECT license and account tool",
+	},
+	subCommands: {
+		activate: () => import("./commands/activate").then((m) => m.default),
+		license: () => import("./commands/license").then((m) => m.default),
+		deactivate: () => import("./commands/deactivate").then((m) => m.default),
+		info: () => import("./commands/info").then((m) => m.default),
+		login: () => import("./commands/login").then((m) => m.default),
+		logout: () => import("./commands/logout").then((m) => m.default),
+		whoami: () => import("./commands/whoami").then((m) => m.default),
+		signup: () => import("./commands/signup").then((m) => m.default),
+		upgrade: () => import("./commands/upgrade").then((m) => m.default),
+	},
+};
+
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
+
+function stripAnsi(text: string): string {
+	return text.replace(ANSI, "");
+}
+
+async function resolveValue<T>(value: T | Promise<T> | (() => T | Promise<T>)): Promise<T> {
+	return typeof value === "function" ? (value as () => T | Promise<T>)() : value;
+}
+
+/** The command named by the leading words of argv, and its parent (for `--help`). */
+async function commandFor(rawArgs: string[]): Promise<[AnyCommand, AnyCommand | undefined]> {
+	let cmd = main;
+	let parent: AnyCommand | undefined;
+	for (const word of rawArgs) {
+		if (word.startsWith("-")) continue;
+		const subs = cmd.subCommands ? await resolveValue(cmd.subCommands) : undefined;
+		const next = subs?.[word];
+		if (next === undefined) break;
+		parent = cmd;
+		cmd = (await resolveValue(next)) as AnyCommand;
+	}
+	return [cmd, parent];
+}
+
+/** The flags of `license status` when argv is exactly that command; otherwise null. */
+function statusFastPath(
+	rawArgs: string[],
+): { json?: boolean; online?: boolean; "api-url"?: string } | null {
+	if (rawArgs[0] !== "license" || rawArgs[1] !== "status") return null;
+	const args: { json?: boolean; online?: boolean; "api-url"?: string } = {};
+	for (let i = 2; i < rawArgs.length; i++) {
+		const arg = rawArgs[i] ?? "";
+		if (arg === "--json") args.json = true;
+		else if (arg === "--online") args.online = true;
+		else if (arg.startsWith("--api-url=")) args["api-url"] = arg.slice("--api-url=".length);
+		else if (arg === "--api-url" && i + 1 < rawArgs.length) args["api-url"] = rawArgs[++i];
+		else return null;
+	}
+	return args;
+}
+
+function isCittyUsageError(error: unknown): error is Error {
+	return error instanceof Error && error.name === "CLIError";
+}
+
+function reportError(error: CliError, json: boolean): void {
+	if (json) {
+		printJson({ error: { code: error.code, message: error.message, ...error.details } });
+		return;
+	}
+	printErr(`${errPalette().red("Error:")} ${error.message}`);
+}
+
+export async function runMain(rawArgs: string[] = process.argv.slice(2)): Promise<number> {
+	const json = rawArgs.includes("--json");
+	try {
+		const fast = statusFastPath(rawArgs);
+		if (fast !== null) {
+			await runStatus(fast);
+			return 0;
+		}
+		if (rawArgs.includes("--help") || rawArgs.includes("-h") || rawArgs.length === 0) {
+			const { renderUsage } = await import("citty");
+			const usage = await renderUsage(...(await commandFor(rawArgs)));
+			print(`${out().enabled ? usage : stripAnsi(usage)}\n`);
+			return 0;
+		}
+		if (rawArgs.length === 1 && (rawArgs[0] === "--version" || rawArgs[0] === "-v")) {
+			print(VERSION);
+			return 0;
+		}
+		const { runCommand } = await import("citty");
+		await runCommand(main, { rawArgs });
+		return 0;
+	} catch (error) {
+		if (error instanceof CliError) {
+			if (!error.reported) reportError(error, json);
+			return error.exitCode;
+		}
+		if (isCittyUsageError(error)) {
+			const usage = new CliError(
+				`${stripAnsi(error.message)}. Run \`coditect --help\` for usage.`,
+				"USAGE",
+				EXIT_USAGE,
+			);
+			reportError(usage, json);
+			return EXIT_USAGE;
+		}
+		const message = error instanceof Error ? error.message : String(error);
+		reportError(
+			new CliError(
+				`Unexpected failure: ${message}. Please report this (with \`coditect info\`).`,
+				"INTERNAL",
+			),
+			json,
+		);
+		return EXIT_USAGE;
+	}
+}
+
+runMain().then((code) => {
+	process.exitCode = code;
+});

@@ -1,0 +1,140 @@
+/** Shared steps of `login` and `signup`: credentials from prompts/stdin, session output. */
+import { ApiFailure, apiRequest, failureToCliError } from "./api";
+import { CliError } from "./errors";
+import {
+	authorizationUrl,
+	createPkce,
+	LOGIN_TIMEOUT_MS,
+	openInBrowser,
+	randomState,
+	startLoopback,
+} from "./oauth";
+import { out, print, printJson } from "./output";
+import { ask, askHidden } from "./prompt";
+import { isSessionBody, type SessionBody, type StoredCredentials } from "./session";
+import { isObject } from "./store";
+
+export async function readEmail(given: string | undefined): Promise<string> {
+	const email = given ?? (await ask("Email: ", "email"));
+	if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 254) {
+		throw new CliError(`"${email}" is not an email address. Try again.`, "INVALID_EMAIL");
+	}
+	return email;
+}
+
+export async function readPassword(prompt = "Password: "): Promise<string> {
+	const password = await askHidden(prompt, "password");
+	if (password.length < 8 || password.length > 128) {
+		throw new CliError("Passwords are 8 to 128 characters long. Try again.", "INVALID_PASSWORD");
+	}
+	return password;
+}
+
+export function expectSession(value: unknown): SessionBody {
+	if (!isSessionBody(value)) {
+		throw new CliError(
+			"The server answered with something that is not a session. Check CODITECT_API_URL.",
+			"BAD_RESPONSE",
+		);
+	}
+	return value;
+}
+
+export function reportLogin(creds: StoredCredentials, json: boolean | undefined): void {
+	if (json) {
+		printJson({
+			logged_in: true,
+			user: creds.user,
+			session_expires_at: new Date(creds.refresh_expires_at * 1000).toISOString(),
+		});
+		return;
+	}
+	print(`${out().green("✓")} Logged in as ${out().bold(creds.user.email)}.`);
+}
+
+interface Provider {
+	name: string;
+	authorization_endpoint: string;
+	client_id: string;
+	scopes: string[];
+}
+
+function readProviders(value: unknown): Provider[] {
+	if (!isObject(value) || !Array.isArray(value.providers)) return [];
+	return value.providers.filter(
+		(p): p is Provider =>
+			isObject(p) &&
+			typeof p.name === "string" &&
+			typeof p.authorization_endpoint === "string" &&
+			typeof p.client_id === "string" &&
+			Array.isArray(p.scopes),
+	);
+}
+
+/**
+ * Browser login: PKCE + state + loopback listener, the URL printed for headless machines.
+ * Resolves with the session the server returns for the authorization code.
+ */
+export async function browserLogin(
+	apiUrl: string,
+	providerName: string,
+	opts: { openBrowser: boolean; timeoutMs?: number },
+): Promise<SessionBody> {
+	let providers: Provider[];
+	try {
+		providers = readProviders(
+			await apiRequest<unknown>(apiUrl, "GET", "/api/v1/auth/oauth/providers"),
+		);
+	} catch (err) {
+		if (err instanceof ApiFailure) throw failureToCliError(err, apiUrl, "browser login");
+		throw err;
+	}
+	const provider = providers.find((p) => p.name === providerName);
+	if (!provider) {
+		const names = providers.map((p) => p.name).join(", ") || "none";
+		throw new CliError(
+			`The server does not offer login with ${providerName} (available: ${names}). Use \`coditect login\` with email and password.`,
+			"PROVIDER_UNAVAILABLE",
+		);
+	}
+	const pkce = createPkce();
+	const state = randomState();
+	const loopback = await startLoopback({
+		provider: providerName,
+		state,
+		timeoutMs: opts.timeoutMs ?? LOGIN_TIMEOUT_MS,
+	});
+	try {
+		const url = authorizationUrl({
+			endpoint: provider.authorization_endpoint,
+			clientId: provider.client_id,
+			scopes: provider.scopes,
+			redirectUri: loopback.redirectUri,
+			state,
+			challenge: pkce.challenge,
+		});
+		process.stderr.write(
+			`Open this address in a browser to log in with ${providerName}:\n\n  ${url}\n\n`,
+		);
+		if (opts.openBrowser) await openInBrowser(url);
+		process.stderr.write("Waiting for the browser (5 minutes)…\n");
+		const code = await loopback.code;
+		try {
+			return expectSession(
+				await apiRequest<unknown>(apiUrl, "POST", "/api/v1/auth/oauth/callback", {
+					json: {
+						provider: providerName,
+						code,
+						code_verifier: pkce.verifier,
+						redirect_uri: loopback.redirectUri,
+					},
+				}),
+			);
+		} catch (err) {
+			if (err instanceof ApiFailure) throw failureToCliError(err, apiUrl, "browser login");
+			throw err;
+		}
+	} finally {
+		await loopback.close();
+	}
+}

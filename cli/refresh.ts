@@ -1,0 +1,51 @@
+/**
+ * Background revalidation. When the token is over 24 h old, `license status` and
+ * `checkLicense()` answer from the cache at once and start a detached child process that
+ * runs `coditect license status --online` and rewrites license.json. The caller never
+ * waits on the network (offline, that wait would be a connect timeout on every start),
+ * and the child outlives a short-lived host process. At most one attempt per 15 minutes,
+ * so an offline machine does not spawn a process on every start.
+ */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { CheckContext } from "./check";
+import { isObject, readJsonFile, writeFileAtomic } from "./store";
+
+const MIN_INTERVAL_MS = 15 * 60 * 1000;
+
+/** This package's CLI: dist/coditect.cjs beside the bundled library, or the built one from source. */
+function defaultCliEntry(): string | null {
+	const here = import.meta.url;
+	const entry = fileURLToPath(
+		new URL(here.endsWith(".ts") ? "./dist/coditect.cjs" : "./coditect.cjs", here),
+	);
+	return existsSync(entry) ? entry : null;
+}
+
+/** Starts the detached refresh unless one was started recently. Returns whether it started. */
+export function startBackgroundRefresh(ctx: CheckContext, command?: readonly string[]): boolean {
+	const { paths, config, nowMs } = ctx;
+	const state = readJsonFile(paths.refreshState);
+	if (state.kind === "ok" && isObject(state.value)) {
+		const last = state.value.started_at;
+		if (typeof last === "number" && Math.abs(nowMs - last) < MIN_INTERVAL_MS) return false;
+	}
+	const argv = command ? [...command] : [process.execPath, defaultCliEntry() ?? ""];
+	const [file, ...args] = argv;
+	if (!file || args.includes("")) return false;
+	try {
+		writeFileAtomic(paths.refreshState, JSON.stringify({ started_at: nowMs }), { durable: false });
+		const { spawn } = process.getBuiltinModule("node:child_process");
+		const child = spawn(file, [...args, "license", "status", "--online", "--json"], {
+			detached: true,
+			stdio: "ignore",
+			windowsHide: true,
+			env: { ...process.env, CODITECT_HOME: config.home, CODITECT_API_URL: config.apiUrl },
+		});
+		child.on("error", () => {});
+		child.unref();
+		return true;
+	} catch {
+		return false;
+	}
+}
