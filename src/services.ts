@@ -60,19 +60,45 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 					);
 				}),
 			);
-		const licenses = licenseService({ db, config, meta });
-		const mailer = mailerFor(config.settings);
+		// Domain services are built on first use: a validate needs one of them, not all five.
+		let licenses: LicenseService | undefined;
+		let mailer: Mailer | undefined;
+		let accounts: AccountService | undefined;
+		let owner: OwnerService | undefined;
+		let billingService: Billing | undefined;
 		c.set("services", {
 			config,
 			db,
 			meta,
 			defer,
 			limiter,
-			licenses,
-			mailer,
-			accounts: accountService({ db, config, meta, defer, mailer, passwords: runtime.passwords }),
-			owner: ownerService({ db, config, meta, licenses }),
-			billing: billing({ db, config, meta, requestId }),
+			get licenses() {
+				licenses ??= licenseService({ db, config, meta });
+				return licenses;
+			},
+			get mailer() {
+				mailer ??= mailerFor(config.settings);
+				return mailer;
+			},
+			get accounts() {
+				accounts ??= accountService({
+					db,
+					config,
+					meta,
+					defer,
+					mailer: this.mailer,
+					passwords: runtime.passwords,
+				});
+				return accounts;
+			},
+			get owner() {
+				owner ??= ownerService({ db, config, meta, licenses: this.licenses });
+				return owner;
+			},
+			get billing() {
+				billingService ??= billing({ db, config, meta, requestId });
+				return billingService;
+			},
 		});
 		await next();
 	};
