@@ -52,7 +52,11 @@ const runtime: Runtime = {
 		const r = await resolveEnv(c.env);
 		if (!r) throw apiError("MISCONFIGURED");
 		// Per request: postgres.js sockets cannot be shared across requests in workerd.
-		const sql = createSql(r.env.HYPERDRIVE_FRESH.connectionString, { max: 5, connectTimeout: 5 });
+		const sql = createSql(r.env.HYPERDRIVE_FRESH.connectionString, {
+			max: 5,
+			connectTimeout: 5,
+			serverTimeouts: false,
+		});
 		const limiter = durableObjectRateLimiter(
 			r.env.RATE_LIMITER as DurableObjectNamespace<RateLimiterObject>,
 		);
@@ -71,7 +75,9 @@ export default {
 	async scheduled(_controller, env, ctx) {
 		const r = await resolveEnv(env);
 		if (!r) return;
-		const db = createDb(createSql(r.env.HYPERDRIVE_FRESH.connectionString, { max: 1 }));
+		const db = createDb(
+			createSql(r.env.HYPERDRIVE_FRESH.connectionString, { max: 1, serverTimeouts: false }),
+		);
 		ctx.waitUntil(
 			purgeAuditLogs(db, r.env.AUDIT_RETENTION_DAYS).then((n) =>
 				console.log(`audit retention: deleted ${n} rows`),

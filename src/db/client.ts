@@ -12,6 +12,12 @@ export interface SqlOptions {
 	max: number;
 	/** Seconds to wait for a connection before answering 503 instead of hanging. */
 	connectTimeout?: number;
+	/**
+	 * Send statement / idle-in-transaction timeouts as startup parameters. Off behind Hyperdrive:
+	 * a pooler serves many clients on one server connection and need not pass (or accept)
+	 * per-client startup settings; the Worker's request limits bound the time there instead.
+	 */
+	serverTimeouts?: boolean;
 }
 
 /** A postgres.js client tuned for our use: no type fetch round trip, bounded connect time. */
@@ -22,7 +28,9 @@ export function createSql(url: string, opts: SqlOptions): postgres.Sql {
 		connect_timeout: opts.connectTimeout ?? 5,
 		idle_timeout: 30,
 		// Our own statement timeout so a stuck query turns into a 503, not a hung request.
-		connection: { statement_timeout: 10_000, idle_in_transaction_session_timeout: 15_000 },
+		...(opts.serverTimeouts === false
+			? {}
+			: { connection: { statement_timeout: 10_000, idle_in_transaction_session_timeout: 15_000 } }),
 		onnotice: () => {},
 	});
 }
