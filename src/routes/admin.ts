@@ -2,6 +2,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../env";
 import { apiError } from "../errors";
+import { launchMetrics } from "../metrics/dashboard";
 import { validate } from "../middleware/validate";
 import { email } from "./schemas";
 
@@ -13,6 +14,12 @@ const CreateLicenseBody = z.strictObject({
 });
 const CreateInvitesBody = z.strictObject({ count: z.number().int().min(1).max(100) });
 const LicenseParam = z.strictObject({ id: z.string().min(1).max(64) });
+const MetricsQuery = z.strictObject({
+	since: z.iso
+		.datetime({ offset: true })
+		.optional()
+		.describe("Start of the window (ISO 8601 with offset); default 30 days ago."),
+});
 
 /**
  * Bearer ADMIN_TOKEN, compared in constant time. Without a configured token the operator
@@ -70,4 +77,8 @@ export const adminRoutes = new Hono<AppEnv>()
 	.post("/invites", validate("json", CreateInvitesBody), async (c) => {
 		const { accounts } = c.get("services");
 		return c.json({ codes: await accounts.createInvites(c.req.valid("json").count) }, 201);
+	})
+	.get("/metrics", validate("query", MetricsQuery), async (c) => {
+		const { db } = c.get("services");
+		return c.json(await launchMetrics(db, c.req.valid("query").since), 200);
 	});
