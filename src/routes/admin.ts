@@ -4,6 +4,7 @@ import type { AppEnv } from "../env";
 import { apiError } from "../errors";
 import { launchMetrics } from "../metrics/dashboard";
 import { validate } from "../middleware/validate";
+import { documented } from "../openapi/tags";
 import { email } from "./schemas";
 
 const CreateLicenseBody = z.strictObject({
@@ -26,7 +27,7 @@ const MetricsQuery = z.strictObject({
  * surface does not exist (404), so a default install exposes nothing.
  */
 function requireAdmin(): MiddlewareHandler<AppEnv> {
-	return async (c, next) => {
+	const middleware: MiddlewareHandler<AppEnv> = async (c, next) => {
 		const expected = c.get("services").config.settings.ADMIN_TOKEN;
 		if (!expected) throw apiError("NOT_FOUND");
 		const header = c.req.header("authorization") ?? "";
@@ -36,6 +37,7 @@ function requireAdmin(): MiddlewareHandler<AppEnv> {
 		}
 		await next();
 	};
+	return documented(middleware, { kind: "auth", scheme: "admin" });
 }
 
 /** Compares HMACs of both strings so neither length nor content leaks through timing. */
