@@ -1,6 +1,40 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
+/** The Worker inside workerd, Hyperdrive pointed at the run's real database. */
+const workerd = () =>
+	cloudflareTest(({ inject }) => ({
+		wrangler: { configPath: "./wrangler.toml" },
+		miniflare: {
+			bindings: {
+				PUBLIC_URL: "http://license.test",
+				LICENSE_SIGNING_KEY: inject("signingKey"),
+				LICENSE_KEY_PEPPER: inject("pepper"),
+				JWT_SECRET: inject("jwtSecret"),
+				ADMIN_TOKEN: inject("adminToken"),
+				// Google and GitHub are both played by oauth2-mock-server; Resend by a
+				// route on the same local server (test/support/oauth-mock-setup.ts).
+				GOOGLE_CLIENT_ID: "google-test-client",
+				GOOGLE_CLIENT_SECRET: "google-test-secret",
+				GOOGLE_ISSUER: inject("oauthIssuer"),
+				GITHUB_CLIENT_ID: "github-test-client",
+				GITHUB_CLIENT_SECRET: "github-test-secret",
+				GITHUB_AUTHORIZATION_URL: `${inject("oauthIssuer")}/authorize`,
+				GITHUB_TOKEN_URL: `${inject("oauthIssuer")}/token`,
+				GITHUB_API_URL: inject("oauthIssuer"),
+				RESEND_API_KEY: inject("resendApiKey"),
+				RESEND_API_BASE: inject("oauthIssuer"),
+				STRIPE_SECRET_KEY: inject("stripeSecretKey"),
+				STRIPE_WEBHOOK_SECRET: inject("stripeWebhookSecret"),
+				STRIPE_API_BASE: inject("stripeApiBase"),
+			},
+			hyperdrives: {
+				HYPERDRIVE: inject("databaseUrl"),
+				HYPERDRIVE_FRESH: inject("databaseUrl"),
+			},
+		},
+	}));
+
 export default defineConfig({
 	test: {
 		// On Node, outside any project's resolve conditions (workerd's would pick postgres' cf build).
@@ -29,44 +63,22 @@ export default defineConfig({
 				},
 			},
 			{
-				// The Worker inside workerd, Hyperdrive pointed at the run's real database.
-				plugins: [
-					cloudflareTest(({ inject }) => ({
-						wrangler: { configPath: "./wrangler.toml" },
-						miniflare: {
-							bindings: {
-								PUBLIC_URL: "http://license.test",
-								LICENSE_SIGNING_KEY: inject("signingKey"),
-								LICENSE_KEY_PEPPER: inject("pepper"),
-								JWT_SECRET: inject("jwtSecret"),
-								ADMIN_TOKEN: inject("adminToken"),
-								// Google and GitHub are both played by oauth2-mock-server; Resend by a
-								// route on the same local server (test/support/oauth-mock-setup.ts).
-								GOOGLE_CLIENT_ID: "google-test-client",
-								GOOGLE_CLIENT_SECRET: "google-test-secret",
-								GOOGLE_ISSUER: inject("oauthIssuer"),
-								GITHUB_CLIENT_ID: "github-test-client",
-								GITHUB_CLIENT_SECRET: "github-test-secret",
-								GITHUB_AUTHORIZATION_URL: `${inject("oauthIssuer")}/authorize`,
-								GITHUB_TOKEN_URL: `${inject("oauthIssuer")}/token`,
-								GITHUB_API_URL: inject("oauthIssuer"),
-								RESEND_API_KEY: inject("resendApiKey"),
-								RESEND_API_BASE: inject("oauthIssuer"),
-								STRIPE_SECRET_KEY: inject("stripeSecretKey"),
-								STRIPE_WEBHOOK_SECRET: inject("stripeWebhookSecret"),
-								STRIPE_API_BASE: inject("stripeApiBase"),
-							},
-							hyperdrives: {
-								HYPERDRIVE: inject("databaseUrl"),
-								HYPERDRIVE_FRESH: inject("databaseUrl"),
-							},
-						},
-					})),
-				],
+				plugins: [workerd()],
 				test: {
 					name: "worker",
 					include: ["test/worker/**/*.test.ts"],
 					testTimeout: 30_000,
+				},
+			},
+			{
+				// Figures over the whole database (metrics) move exactly only when nothing else
+				// runs: this group starts after every other project has finished.
+				plugins: [workerd()],
+				test: {
+					name: "worker-serial",
+					include: ["test/worker-serial/**/*.test.ts"],
+					testTimeout: 30_000,
+					sequence: { groupOrder: 1 },
 				},
 			},
 		],

@@ -11,6 +11,7 @@ import { securityHeaders } from "./middleware/security-headers";
 import { adminRoutes } from "./routes/admin";
 import { authRoutes, seedAuthRoutes } from "./routes/auth";
 import { billingPages, billingRoutes } from "./routes/billing";
+import { docsRoutes } from "./routes/docs";
 import { licenseKeyRoutes } from "./routes/licenses";
 import { meRoutes, ownerLicenseRoutes } from "./routes/me";
 import { publicRoutes } from "./routes/public";
@@ -43,6 +44,7 @@ export function newApp(runtime: Runtime): Hono<AppEnv> {
 	app.route("/api/v1/billing", billingRoutes);
 	app.route("/billing", billingRoutes); // seed alias for older clients
 	app.route("/webhooks", webhookRoutes);
+	app.route("/", docsRoutes(app));
 
 	app.notFound((c) => {
 		const allowed = allowedMethods(app, c.req.path);

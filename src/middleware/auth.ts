@@ -3,10 +3,11 @@ import { verifyAccessToken } from "../accounts/access-token";
 import { isSessionLive } from "../accounts/sessions";
 import type { AppEnv } from "../env";
 import { apiError } from "../errors";
+import { documented } from "../openapi/tags";
 
 /** Bearer access token required; sets `c.get("user")`. Every failure is the same 401. */
 export function requireUser(): MiddlewareHandler<AppEnv> {
-	return async (c, next) => {
+	const middleware: MiddlewareHandler<AppEnv> = async (c, next) => {
 		const header = c.req.header("authorization") ?? "";
 		const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header);
 		const { config, db } = c.get("services");
@@ -20,4 +21,5 @@ export function requireUser(): MiddlewareHandler<AppEnv> {
 		c.set("user", { id: claims.userId, email: claims.email, sessionId: claims.sessionId });
 		await next();
 	};
+	return documented(middleware, { kind: "auth", scheme: "bearer" });
 }

@@ -2,6 +2,7 @@ import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
 import type { z } from "zod";
 import { ApiError } from "../errors";
+import { documented } from "../openapi/tags";
 
 /**
  * zValidator with the contract's error shape: 400 INVALID_REQUEST naming the offending
@@ -11,7 +12,7 @@ export function validate<T extends z.ZodType, Target extends keyof ValidationTar
 	target: Target,
 	schema: T,
 ) {
-	return zValidator(target, schema, (result) => {
+	const validator = zValidator(target, schema, (result) => {
 		if (result.success) return;
 		const fields = new Set<string>();
 		for (const issue of result.error.issues) {
@@ -26,6 +27,7 @@ export function validate<T extends z.ZodType, Target extends keyof ValidationTar
 			extra: { fields: list },
 		});
 	});
+	return documented(validator, { kind: "input", target, schema });
 }
 
 function joinPath(path: readonly PropertyKey[]): string {

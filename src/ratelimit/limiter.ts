@@ -5,6 +5,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
+import { documented } from "../openapi/tags";
 
 export interface HitResult {
 	allowed: boolean;
@@ -75,7 +76,7 @@ export function rateLimit(
 	keyOf: (c: Context<AppEnv>) => string | null,
 ): MiddlewareHandler<AppEnv> {
 	const { limit, windowSeconds } = RATE_LIMITS[rule];
-	return async (c, next) => {
+	const middleware: MiddlewareHandler<AppEnv> = async (c, next) => {
 		const value = keyOf(c);
 		if (value !== null) {
 			const { limiter } = c.get("services");
@@ -97,4 +98,5 @@ export function rateLimit(
 		}
 		await next();
 	};
+	return documented(middleware, { kind: "rate-limit", rule, limit, windowSeconds });
 }

@@ -2,7 +2,9 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../env";
 import { apiError } from "../errors";
+import { launchMetrics } from "../metrics/dashboard";
 import { validate } from "../middleware/validate";
+import { documented } from "../openapi/tags";
 import { email } from "./schemas";
 
 const CreateLicenseBody = z.strictObject({
@@ -13,13 +15,19 @@ const CreateLicenseBody = z.strictObject({
 });
 const CreateInvitesBody = z.strictObject({ count: z.number().int().min(1).max(100) });
 const LicenseParam = z.strictObject({ id: z.string().min(1).max(64) });
+const MetricsQuery = z.strictObject({
+	since: z.iso
+		.datetime({ offset: true })
+		.optional()
+		.describe("Start of the window (ISO 8601 with offset); default 30 days ago."),
+});
 
 /**
  * Bearer ADMIN_TOKEN, compared in constant time. Without a configured token the operator
  * surface does not exist (404), so a default install exposes nothing.
  */
 function requireAdmin(): MiddlewareHandler<AppEnv> {
-	return async (c, next) => {
+	const middleware: MiddlewareHandler<AppEnv> = async (c, next) => {
 		const expected = c.get("services").config.settings.ADMIN_TOKEN;
 		if (!expected) throw apiError("NOT_FOUND");
 		const header = c.req.header("authorization") ?? "";
@@ -29,6 +37,7 @@ function requireAdmin(): MiddlewareHandler<AppEnv> {
 		}
 		await next();
 	};
+	return documented(middleware, { kind: "auth", scheme: "admin" });
 }
 
 /** Compares HMACs of both strings so neither length nor content leaks through timing. */
@@ -70,4 +79,8 @@ export const adminRoutes = new Hono<AppEnv>()
 	.post("/invites", validate("json", CreateInvitesBody), async (c) => {
 		const { accounts } = c.get("services");
 		return c.json({ codes: await accounts.createInvites(c.req.valid("json").count) }, 201);
+	})
+	.get("/metrics", validate("query", MetricsQuery), async (c) => {
+		const { db } = c.get("services");
+		return c.json(await launchMetrics(db, c.req.valid("query").since), 200);
 	});

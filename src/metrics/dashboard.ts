@@ -1,0 +1,128 @@
+/**
+ * The launch dashboard (SPEC §3.5): how many people sign up, verify, pay, activate and use
+ * the product over a window. One statement, so every figure is read from the same snapshot
+ * and against the database's clock.
+ */
+import { sql } from "drizzle-orm";
+import type { Queryable } from "../db/client";
+
+/** Every count is over the window `since` ≤ t ≤ `until` (`until` is the statement's `now()`). */
+export interface LaunchMetrics {
+	since: string;
+	until: string;
+	/** Signup requests that could make an account: email codes sent and first OAuth sign-ins (not repeats for an existing account). */
+	signups: number;
+	/** Accounts whose email was verified in the window (OAuth accounts count when created). */
+	verified_users: number;
+	checkouts: {
+		/** Stripe Checkout sessions opened through the API. */
+		started: number;
+		/** Checkout sessions whose payment landed (webhook), by session id, each once. */
+		completed: number;
+		/** Of the sessions started in the window, the share completed by `until`; null with none started. */
+		success_rate: number | null;
+	};
+	licenses: {
+		/** Licenses created in the window, paid (Stripe) and operator-made alike. */
+		created: number;
+		/** Of those, licenses activated on at least one machine (a seat freed since still counts). */
+		activated: number;
+		/** activated / created; null when none were created. */
+		activation_rate: number | null;
+	};
+	/** License validation calls, whatever their answer. */
+	validations: number;
+	/** Refused logins (unknown email, wrong password, locked account…). */
+	failed_logins: number;
+	/** Accounts locked after repeated failures. */
+	lockouts: number;
+}
+
+interface MetricsRow extends Record<string, unknown> {
+	since: Date | string;
+	until: Date | string;
+	signups: number;
+	verified_users: number;
+	checkouts_started: number;
+	checkouts_completed: number;
+	checkouts_started_completed: number;
+	licenses_created: number;
+	licenses_activated: number;
+	validations: number;
+	failed_logins: number;
+	lockouts: number;
+}
+
+/** Launch metrics since `since` (ISO 8601; default 30 days before now). */
+export async function launchMetrics(db: Queryable, since?: string): Promise<LaunchMetrics> {
+	const rows = await db.execute<MetricsRow>(sql`
+		with w as (
+			select coalesce(${since ?? null}::timestamptz, now() - interval '30 days') as since,
+				now() as until
+		),
+		-- The window's audit rows, read once through the index on "at".
+		events as (
+			select a.action, a.result, a.detail
+			from audit_logs a, w
+			where a.at between w.since and w.until
+				and a.action in ('signup', 'checkout_started', 'checkout_completed',
+					'license_validate', 'failed_login', 'lockout')
+		),
+		started as (
+			select distinct detail->>'session_id' as session_id
+			from events where action = 'checkout_started'
+		),
+		completed as (
+			select distinct detail->>'session_id' as session_id
+			from events where action = 'checkout_completed'
+		),
+		created as (
+			select l.id from licenses l, w where l.created_at between w.since and w.until
+		)
+		select
+			w.since, w.until,
+			(select count(*) from events
+				where action = 'signup' and result in ('code_sent', 'oauth'))::int as signups,
+			(select count(*) from users, w
+				where email_verified_at between w.since and w.until)::int as verified_users,
+			(select count(*) from events where action = 'checkout_started')::int as checkouts_started,
+			(select count(*) from completed)::int as checkouts_completed,
+			-- A session started late in the window may complete just after it: look past until.
+			(select count(*) from started s where exists (
+				select 1 from audit_logs d
+				where d.action = 'checkout_completed' and d.at >= w.since
+					and d.detail->>'session_id' = s.session_id))::int as checkouts_started_completed,
+			(select count(*) from created)::int as licenses_created,
+			(select count(*) from created c
+				where exists (select 1 from activations a where a.license_id = c.id))::int
+				as licenses_activated,
+			(select count(*) from events where action = 'license_validate')::int as validations,
+			(select count(*) from events where action = 'failed_login')::int as failed_logins,
+			(select count(*) from events where action = 'lockout')::int as lockouts
+		from w`);
+	const row = rows[0];
+	if (!row) throw new Error("metrics query returned no row");
+	return {
+		since: new Date(row.since).toISOString(),
+		until: new Date(row.until).toISOString(),
+		signups: row.signups,
+		verified_users: row.verified_users,
+		checkouts: {
+			started: row.checkouts_started,
+			completed: row.checkouts_completed,
+			success_rate: rate(row.checkouts_started_completed, row.checkouts_started),
+		},
+		licenses: {
+			created: row.licenses_created,
+			activated: row.licenses_activated,
+			activation_rate: rate(row.licenses_activated, row.licenses_created),
+		},
+		validations: row.validations,
+		failed_logins: row.failed_logins,
+		lockouts: row.lockouts,
+	};
+}
+
+function rate(part: number, whole: number): number | null {
+	return whole === 0 ? null : part / whole;
+}

@@ -1,0 +1,460 @@
+/**
+ * What the route schemas cannot say: a summary per operation, its responses and the error
+ * codes its domain raises. Request bodies, parameters, auth and rate limits are not written
+ * here; the document reads them from the middleware each route really runs (./tags.ts).
+ * Response schemas are typed against the services' return types, so a renamed or retyped
+ * field fails the type-check instead of drifting.
+ */
+import { z } from "zod";
+import type { ProviderInfo } from "../accounts/oauth";
+import type { SessionView } from "../accounts/sessions";
+import { LICENSE_STATUSES } from "../db/schema";
+import type { ErrorCode } from "../errors";
+import { codeToStatus } from "../errors";
+import type { OwnedLicense } from "../licenses/owner";
+import type {
+	ActivateResult,
+	ActivationView,
+	LicenseView,
+	ValidateResult,
+} from "../licenses/service";
+import type { LaunchMetrics } from "../metrics/dashboard";
+
+/** Named response schemas: they become `#/components/schemas/<id>`. */
+export const components = z.registry<{ id: string }>();
+
+/** Responses: a plain date-time (the validators' long pattern is for input). */
+const isoTime = z.string().meta({ format: "date-time" });
+
+export const ErrorBody = z
+	.object({
+		error: z.looseObject({
+			code: z.enum(Object.keys(codeToStatus) as [ErrorCode, ...ErrorCode[]]),
+			message: z.string().describe("A human sentence; never echoes secrets, keys or tokens."),
+			request_id: z.string().describe("Also in the X-Request-Id header; quote it to support."),
+			fields: z
+				.array(z.string())
+				.optional()
+				.describe("INVALID_REQUEST: the offending field names (never their values)."),
+			retry_after: z.number().int().optional().describe("RATE_LIMITED: seconds to wait."),
+		}),
+	})
+	.describe("Every non-2xx answer, 5xx included (SPEC §3 error model).")
+	.register(components, { id: "Error" });
+
+const Entitlements = z.object({
+	activations_per_seat: z.number().int(),
+	seats: z.number().int(),
+	ci_runners: z.number().int(),
+	features: z.array(z.string()),
+});
+
+export const License = z
+	.object({
+		id: z.string().describe("`lic_…`"),
+		plan: z.string(),
+		status: z.enum(LICENSE_STATUSES),
+		expires_at: isoTime.nullable().describe("End of the paid or granted period; null = perpetual."),
+		max_activations: z.number().int(),
+		key_last4: z.string().describe("The key is shown in full only when it is created."),
+		entitlements: Entitlements,
+	})
+	.register(components, { id: "License" }) satisfies z.ZodType<LicenseView>;
+
+export const Activation = z
+	.object({
+		id: z.string().describe("`act_…`"),
+		hardware_id: z.string(),
+		hostname: z.string().nullable(),
+		platform: z.string().nullable(),
+		created_at: isoTime,
+		last_validated_at: isoTime.nullable(),
+	})
+	.register(components, { id: "Activation" }) satisfies z.ZodType<ActivationView>;
+
+export const LicenseToken = z
+	.string()
+	.regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/)
+	.describe(
+		[
+			"Compact JWS (RFC 7515) signed with Ed25519 (SPEC §4). Header",
+			'`{"alg":"EdDSA","typ":"coditect-license+jwt","kid":"…"}`. Claims: `iss` (server URL),',
+			'`aud` "coditect-cli", `sub` (license id), `jti`, `iat`, `nbf`, `exp` (`iat` + 72 h, never',
+			"past the license's own end), `hwid` (the activation's hardware id) and `lic`",
+			"`{plan, status, expires_at, max_activations, entitlements[]}`. Verify with a key from",
+			"`/.well-known/jwks.json` chosen by `kid`; pin `alg`, `typ` and `aud`; check `hwid`.",
+		].join(" "),
+	)
+	.register(components, { id: "LicenseToken" });
+
+const Session = z
+	.object({
+		token_type: z.literal("Bearer"),
+		access_token: z.string().describe("JWT, valid 15 minutes."),
+		expires_in: z.number().int(),
+		refresh_token: z.string().describe("Opaque; rotates on every use; 90 days at most."),
+		refresh_expires_in: z.number().int(),
+		user: z.object({ id: z.string(), email: z.string() }),
+	})
+	.register(components, { id: "Session" }) satisfies z.ZodType<SessionView>;
+
+const OwnedLicenseSchema = License.extend({ activations: z.array(Activation) }).register(
+	components,
+	{ id: "OwnedLicense" },
+) satisfies z.ZodType<OwnedLicense>;
+
+const ValidateResponse = z
+	.object({
+		valid: z.boolean(),
+		code: z.enum([
+			"VALID",
+			"NOT_FOUND",
+			"EXPIRED",
+			"SUSPENDED",
+			"REVOKED",
+			"PAST_DUE",
+			"NOT_ACTIVATED",
+		]),
+		license: License.nullable(),
+		token: LicenseToken.nullable().describe("Only when valid."),
+	})
+	.register(components, { id: "ValidateResult" }) satisfies z.ZodType<ValidateResult>;
+
+const ActivateResponse = z
+	.object({ activation: Activation, license: License, token: LicenseToken })
+	.register(components, { id: "ActivateResult" }) satisfies z.ZodType<
+	Omit<ActivateResult, "created">
+>;
+
+const Provider = z.object({
+	name: z.enum(["google", "github"]),
+	authorization_endpoint: z.string(),
+	client_id: z.string(),
+	scopes: z.array(z.string()),
+	code_challenge_method: z.literal("S256"),
+	redirect_path: z.string().describe("The loopback path this provider's code must return to."),
+}) satisfies z.ZodType<ProviderInfo>;
+
+const rate = z.number().min(0).max(1).nullable();
+const LaunchMetricsSchema = z
+	.object({
+		since: isoTime,
+		until: isoTime.describe("The database's clock when the figures were read."),
+		signups: z
+			.number()
+			.int()
+			.describe(
+				"Signup requests that can make an account (email codes sent, first OAuth sign-ins).",
+			),
+		verified_users: z.number().int().describe("Accounts whose email was verified in the window."),
+		checkouts: z.object({
+			started: z.number().int().describe("Stripe Checkout sessions opened."),
+			completed: z.number().int().describe("Checkout sessions paid (webhook), each once."),
+			success_rate: rate.describe("Share of the sessions started in the window that were paid."),
+		}),
+		licenses: z.object({
+			created: z
+				.number()
+				.int()
+				.describe("Licenses created in the window (paid and operator-made)."),
+			activated: z.number().int().describe("Of those, licenses activated on ≥ 1 machine."),
+			activation_rate: rate.describe("activated / created."),
+		}),
+		validations: z.number().int().describe("License validation calls, whatever their answer."),
+		failed_logins: z.number().int().describe("Refused logins."),
+		lockouts: z.number().int().describe("Accounts locked after repeated failures."),
+	})
+	.describe("Counts over since ≤ t ≤ until; rates are null when their denominator is 0.")
+	.register(components, { id: "LaunchMetrics" }) satisfies z.ZodType<LaunchMetrics>;
+
+export type Tag = "Public" | "Accounts" | "Licenses" | "Billing" | "Operators" | "Webhooks";
+
+export interface ResponseDoc {
+	description: string;
+	/** A JSON body, an HTML page, or nothing (204). */
+	body?: z.ZodType | "html";
+}
+
+export interface OperationDoc {
+	summary: string;
+	description?: string;
+	tag: Tag;
+	/** Success answers by status. */
+	responses: Record<number, ResponseDoc>;
+	/** Codes the domain raises, beyond those the middleware implies (400, 401, 413, 415, 429, 5xx). */
+	errors?: ErrorCode[];
+	/** For the few routes whose input no validator describes (the raw webhook body). */
+	requestBody?: { contentType: string; description: string };
+	headers?: Array<{ name: string; description: string; required: boolean }>;
+}
+
+const ok = (description: string, body?: z.ZodType | "html"): ResponseDoc =>
+	body === undefined ? { description } : { description, body };
+const licenseObject = z.object({ license: License });
+
+/**
+ * Keyed by `METHOD /path` as OpenAPI spells it. A route the app serves without an entry here,
+ * or an entry for a route it does not serve, fails test/unit/openapi.test.ts.
+ */
+export const operations: Record<string, OperationDoc> = {
+	"GET /healthz": {
+		summary: "Liveness and database check",
+		tag: "Public",
+		responses: { 200: ok("The database answers.", z.object({ status: z.literal("ok") })) },
+	},
+	"GET /.well-known/jwks.json": {
+		summary: "License-token public keys",
+		description: "Current and still-valid previous keys (OKP/Ed25519 JWKs with kid, alg, use).",
+		tag: "Public",
+		responses: {
+			200: ok(
+				"The key set.",
+				z.object({
+					keys: z.array(
+						z.looseObject({
+							kty: z.literal("OKP"),
+							crv: z.literal("Ed25519"),
+							x: z.string(),
+							kid: z.string(),
+							alg: z.literal("EdDSA"),
+							use: z.literal("sig"),
+						}),
+					),
+				}),
+			),
+		},
+	},
+	"GET /openapi.json": {
+		summary: "This document",
+		tag: "Public",
+		responses: { 200: ok("OpenAPI 3.1, generated from the route schemas.") },
+	},
+	"GET /docs": {
+		summary: "API reference page",
+		tag: "Public",
+		responses: { 200: ok("An HTML page rendering /openapi.json.", "html") },
+	},
+	"POST /api/v1/auth/signup": {
+		summary: "Start a signup",
+		description:
+			"Answers 202 for every well-formed request, new email or existing (no account enumeration). A 6-digit code goes out by email. During the pilot a valid unused invite_code is required.",
+		tag: "Accounts",
+		responses: {
+			202: ok(
+				"Code sent (or an 'already registered' mail).",
+				z.object({ status: z.literal("verification_sent") }),
+			),
+		},
+		errors: ["INVITE_REQUIRED"],
+	},
+	"POST /api/v1/auth/verify": {
+		summary: "Verify the emailed code",
+		description: "Codes expire after 15 minutes or 5 tries.",
+		tag: "Accounts",
+		responses: { 200: ok("Verified: a session.", Session) },
+		errors: ["INVALID_CODE", "INVITE_REQUIRED"],
+	},
+	"POST /api/v1/auth/login": {
+		summary: "Log in with email and password",
+		description:
+			"Any failure (unknown email, wrong password, locked, unverified) is the same 401. Five failures lock the account for 15 minutes.",
+		tag: "Accounts",
+		responses: { 200: ok("A session.", Session) },
+		errors: ["INVALID_CREDENTIALS"],
+	},
+	"POST /api/v1/auth/refresh": {
+		summary: "Rotate a refresh token",
+		description: "Reusing a rotated token answers 401 and revokes its whole family.",
+		tag: "Accounts",
+		responses: { 200: ok("A new session.", Session) },
+		errors: ["UNAUTHORIZED"],
+	},
+	"POST /api/v1/auth/logout": {
+		summary: "Log out",
+		description: "Revokes the refresh token's family.",
+		tag: "Accounts",
+		responses: { 204: ok("Logged out.") },
+	},
+	"POST /api/v1/auth/oauth/callback": {
+		summary: "Finish Google or GitHub sign-in",
+		description:
+			"The server exchanges the code with the provider (PKCE S256) and links or creates the account.",
+		tag: "Accounts",
+		responses: {
+			200: ok("A session and the user's licenses.", Session.extend({ licenses: z.array(License) })),
+		},
+		errors: ["NOT_FOUND", "UNAUTHORIZED", "BAD_GATEWAY"],
+	},
+	"GET /api/v1/auth/oauth/providers": {
+		summary: "Configured sign-in providers",
+		tag: "Accounts",
+		responses: { 200: ok("Providers.", z.object({ providers: z.array(Provider) })) },
+	},
+	"GET /api/v1/me": {
+		summary: "The logged-in user and their licenses",
+		tag: "Accounts",
+		responses: {
+			200: ok(
+				"The user.",
+				z.object({
+					user: z.object({ id: z.string(), email: z.string() }),
+					licenses: z.array(OwnedLicenseSchema),
+				}),
+			),
+		},
+	},
+	"POST /api/v1/licenses/validate": {
+		summary: "Validate a license on a machine",
+		description:
+			"A failed validation is a result (200, valid: false), not an error. A token is returned only when valid.",
+		tag: "Licenses",
+		responses: { 200: ok("The verdict.", ValidateResponse) },
+	},
+	"POST /api/v1/licenses/activate": {
+		summary: "Activate a license on a machine",
+		description:
+			"Idempotent per machine. Never more activations than the limit, under any concurrency. An unusable license answers 403 with its validation code.",
+		tag: "Licenses",
+		responses: {
+			200: ok("This machine was already active.", ActivateResponse),
+			201: ok("Activated.", ActivateResponse),
+		},
+		errors: [
+			"LICENSE_NOT_FOUND",
+			"ACTIVATION_LIMIT_REACHED",
+			"EXPIRED",
+			"SUSPENDED",
+			"REVOKED",
+			"PAST_DUE",
+		],
+	},
+	"POST /api/v1/licenses/deactivate": {
+		summary: "Free this machine's seat",
+		tag: "Licenses",
+		responses: { 200: ok("Deactivated.", z.object({ deactivated: z.literal(true) })) },
+		errors: ["ACTIVATION_NOT_FOUND"],
+	},
+	"GET /api/v1/licenses": {
+		summary: "The caller's licenses with their activations",
+		tag: "Licenses",
+		responses: { 200: ok("Keys masked.", z.object({ licenses: z.array(OwnedLicenseSchema) })) },
+	},
+	"POST /api/v1/licenses/activate-mine": {
+		summary: "Activate this machine with the caller's best license",
+		tag: "Licenses",
+		responses: {
+			200: ok("This machine was already active.", ActivateResponse),
+			201: ok("Activated.", ActivateResponse),
+		},
+		errors: [
+			"LICENSE_NOT_FOUND",
+			"ACTIVATION_LIMIT_REACHED",
+			"EXPIRED",
+			"SUSPENDED",
+			"REVOKED",
+			"PAST_DUE",
+		],
+	},
+	"POST /api/v1/licenses/{id}/keys": {
+		summary: "Issue a new key (the old one stops working)",
+		description: "Another user's license answers 404, never 403.",
+		tag: "Licenses",
+		responses: { 201: ok("The new key, shown this once.", z.object({ license_key: z.string() })) },
+		errors: ["LICENSE_NOT_FOUND"],
+	},
+	"DELETE /api/v1/licenses/{id}/activations/{aid}": {
+		summary: "Free a seat remotely (lost laptop)",
+		description: "Another user's activation answers 404, never 403.",
+		tag: "Licenses",
+		responses: { 204: ok("Freed.") },
+		errors: ["ACTIVATION_NOT_FOUND"],
+	},
+	"POST /api/v1/admin/licenses": {
+		summary: "Create a license (comp, pilot, invoiced)",
+		tag: "Operators",
+		responses: {
+			201: ok(
+				"The license and its key, shown this once.",
+				z.object({ license: License, license_key: z.string() }),
+			),
+		},
+	},
+	"POST /api/v1/admin/licenses/{id}/{action}": {
+		summary: "Suspend, reinstate or revoke a license",
+		description: "Takes effect on the next validate. A revoked license cannot be reinstated.",
+		tag: "Operators",
+		responses: { 200: ok("The license.", licenseObject) },
+		errors: ["LICENSE_NOT_FOUND", "CONFLICT"],
+	},
+	"POST /api/v1/admin/invites": {
+		summary: "Single-use signup invites",
+		tag: "Operators",
+		responses: { 201: ok("Codes, shown this once.", z.object({ codes: z.array(z.string()) })) },
+	},
+	"GET /api/v1/admin/metrics": {
+		summary: "Launch dashboard",
+		description:
+			"Signups, verified users, checkouts and payment success rate, licenses and activation rate, validations, failed logins and lockouts since `since` (default: 30 days ago), read in one statement.",
+		tag: "Operators",
+		responses: { 200: ok("The figures.", LaunchMetricsSchema) },
+	},
+	"POST /api/v1/billing/checkout": {
+		summary: "Open a Stripe Checkout session",
+		tag: "Billing",
+		responses: {
+			200: ok("Where to send the user.", z.object({ url: z.string(), session_id: z.string() })),
+		},
+		errors: ["BILLING_NOT_CONFIGURED", "BAD_GATEWAY"],
+	},
+	"POST /api/v1/billing/portal": {
+		summary: "Open the Stripe Customer Portal",
+		tag: "Billing",
+		responses: { 200: ok("Where to send the user.", z.object({ url: z.string() })) },
+		errors: ["BILLING_NOT_CONFIGURED", "NOT_FOUND", "BAD_GATEWAY"],
+	},
+	"GET /billing/success": {
+		summary: "Checkout's return page",
+		tag: "Billing",
+		responses: { 200: ok("What to run next.", "html") },
+	},
+	"GET /billing/cancel": {
+		summary: "Checkout's cancel page",
+		tag: "Billing",
+		responses: { 200: ok("What to run next.", "html") },
+	},
+	"POST /webhooks/stripe": {
+		summary: "Stripe events",
+		description:
+			"Applied exactly once (deduplicated by event id) and order-independently. Unknown event types answer 200 and are ignored; a database failure answers 5xx so Stripe retries.",
+		tag: "Webhooks",
+		requestBody: {
+			contentType: "application/json",
+			description: "The raw event as Stripe sent it; the signature covers these exact bytes.",
+		},
+		headers: [
+			{ name: "Stripe-Signature", description: "Stripe's signature header.", required: true },
+		],
+		responses: {
+			200: ok(
+				"Received.",
+				z.object({
+					received: z.literal(true),
+					outcome: z.enum(["applied", "duplicate", "ignored"]),
+				}),
+			),
+		},
+		errors: ["INVALID_REQUEST", "PAYLOAD_TOO_LARGE", "BILLING_NOT_CONFIGURED"],
+	},
+};
+
+/** The seed's paths (SPEC §3), same handlers; documented as deprecated copies. */
+export const aliases: Record<string, string> = {
+	"POST /auth/signup": "POST /api/v1/auth/signup",
+	"POST /auth/login": "POST /api/v1/auth/login",
+	"POST /api/v1/auth/oauth/refresh": "POST /api/v1/auth/refresh",
+	"POST /licenses/validate": "POST /api/v1/licenses/validate",
+	"POST /licenses/activate": "POST /api/v1/licenses/activate",
+	"POST /licenses/deactivate": "POST /api/v1/licenses/deactivate",
+	"POST /billing/checkout": "POST /api/v1/billing/checkout",
+	"POST /billing/portal": "POST /api/v1/billing/portal",
+};
