@@ -14,7 +14,13 @@ import type { RateLimiter } from "./ratelimit/limiter";
 /** Per-request dependencies, read in handlers with `c.get("services")`. */
 export interface Services {
 	config: Config;
+	/** Always fresh (Hyperdrive with caching disabled on Workers): every read that decides something. */
 	db: Database;
+	/**
+	 * Reads that may be up to a minute stale (Hyperdrive's query cache on Workers; the same pool on
+	 * Node): dashboards, never license status, auth or billing.
+	 */
+	cachedDb: Database;
 	meta: RequestMeta;
 	licenses: LicenseService;
 	accounts: AccountService;
@@ -33,7 +39,9 @@ export interface Services {
  */
 export interface Runtime {
 	/** Config and database for this request; throws ApiError("MISCONFIGURED") on bad settings. */
-	resolve(c: Context<AppEnv>): Promise<{ config: Config; db: Database; limiter: RateLimiter }>;
+	resolve(
+		c: Context<AppEnv>,
+	): Promise<{ config: Config; db: Database; cachedDb?: Database; limiter: RateLimiter }>;
 	/** The caller's address from the platform (CF-Connecting-IP / socket), never X-Forwarded-For. */
 	clientIp(c: Context<AppEnv>): string | null;
 	/** Work that may finish after the response (waitUntil on Workers). */
@@ -44,7 +52,7 @@ export interface Runtime {
 
 export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> {
 	return async (c, next) => {
-		const { config, db, limiter } = await runtime.resolve(c);
+		const { config, db, cachedDb = db, limiter } = await runtime.resolve(c);
 		const meta: RequestMeta = {
 			ip: runtime.clientIp(c),
 			userAgent: c.req.header("user-agent") ?? null,
@@ -69,6 +77,7 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 		c.set("services", {
 			config,
 			db,
+			cachedDb,
 			meta,
 			defer,
 			limiter,

@@ -52,15 +52,18 @@ const runtime: Runtime = {
 		const r = await resolveEnv(c.env);
 		if (!r) throw apiError("MISCONFIGURED");
 		// Per request: postgres.js sockets cannot be shared across requests in workerd.
-		const sql = createSql(r.env.HYPERDRIVE_FRESH.connectionString, {
-			max: 5,
-			connectTimeout: 5,
-			serverTimeouts: false,
-		});
+		// postgres.js connects on first query, so the cached client costs nothing unless used.
+		const client = (url: string) =>
+			createDb(createSql(url, { max: 5, connectTimeout: 5, serverTimeouts: false }));
 		const limiter = durableObjectRateLimiter(
 			r.env.RATE_LIMITER as DurableObjectNamespace<RateLimiterObject>,
 		);
-		return { config: r.config, db: createDb(sql), limiter };
+		return {
+			config: r.config,
+			db: client(r.env.HYPERDRIVE_FRESH.connectionString),
+			cachedDb: client(r.env.HYPERDRIVE.connectionString),
+			limiter,
+		};
 	},
 	clientIp: (c) => c.req.header("cf-connecting-ip") ?? null,
 	defer: (c, work) => c.executionCtx.waitUntil(work),

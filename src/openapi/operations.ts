@@ -362,7 +362,7 @@ export const operations: Record<string, OperationDoc> = {
 		responses: { 201: ok("The new key, shown this once.", z.object({ license_key: z.string() })) },
 		errors: ["LICENSE_NOT_FOUND"],
 	},
-	"DELETE /api/v1/licenses/{id}/activations/{aid}": {
+	"DELETE /api/v1/licenses/{id}/activations/{activation_id}": {
 		summary: "Free a seat remotely (lost laptop)",
 		description: "Another user's activation answers 404, never 403.",
 		tag: "Licenses",

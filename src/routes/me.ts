@@ -8,7 +8,7 @@ import { hardwareId, hostname, platform } from "./schemas";
 
 const id = z.string().min(1).max(64);
 const LicenseParam = z.strictObject({ id });
-const ActivationParam = z.strictObject({ id, aid: id });
+const ActivationParam = z.strictObject({ id, activation_id: id });
 const ActivateMineBody = z.strictObject({
 	hardware_id: hardwareId,
 	hostname: hostname.optional(),
@@ -50,9 +50,14 @@ export const ownerLicenseRoutes = new Hono<AppEnv>()
 		const { owner } = c.get("services");
 		return c.json(await owner.reissueKey(c.get("user").id, c.req.valid("param").id), 201);
 	})
-	.delete("/:id/activations/:aid", requireUser(), validate("param", ActivationParam), async (c) => {
-		const { owner } = c.get("services");
-		const { id: licenseId, aid } = c.req.valid("param");
-		await owner.freeActivation(c.get("user").id, licenseId, aid);
-		return c.body(null, 204);
-	});
+	.delete(
+		"/:id/activations/:activation_id",
+		requireUser(),
+		validate("param", ActivationParam),
+		async (c) => {
+			const { owner } = c.get("services");
+			const { id: licenseId, activation_id: activationId } = c.req.valid("param");
+			await owner.freeActivation(c.get("user").id, licenseId, activationId);
+			return c.body(null, 204);
+		},
+	);
