@@ -7,7 +7,7 @@ import {
 	importPublicKeySetWith,
 	verifyLicenseTokenWith,
 } from "../src/license/token";
-import { ApiFailure, apiRequest } from "./api";
+import { ApiFailure, apiRequest, rateLimitedMessage } from "./api";
 import {
 	type CheckContext,
 	type LicenseCheck,
@@ -147,6 +147,8 @@ async function askServer(ctx: CheckContext, stored: StoredLicense | null): Promi
 		return { kind: "token", token: body.token, activationId: body.activation.id };
 	} catch (err) {
 		if (err instanceof ApiFailure) {
+			if (err.code === "RATE_LIMITED")
+				return { kind: "unreachable", error: rateLimitedMessage(err) };
 			const code = SERVER_CODES[err.code];
 			if (code && err.status < 500) return { kind: "refused", code };
 			return { kind: "unreachable", error: `${err.status} ${err.code}: ${err.message}` };
