@@ -28,7 +28,7 @@ export function randomEmail(label = "user"): string {
 /** One request to the server: its status and parsed body. */
 export async function api(
 	server: LicenseServer,
-	method: "GET" | "POST",
+	method: "GET" | "POST" | "DELETE",
 	path: string,
 	opts: { json?: unknown; bearer?: string } = {},
 ): Promise<{ status: number; body: Json }> {
