@@ -13,12 +13,21 @@ export class ApiFailure extends Error {
 	readonly status: number;
 	readonly code: string;
 	readonly body: Record<string, unknown>;
-	constructor(status: number, code: string, message: string, body: Record<string, unknown>) {
+	/** Whole seconds from a 429's Retry-After, when the server sent one. */
+	readonly retryAfterS: number | null;
+	constructor(
+		status: number,
+		code: string,
+		message: string,
+		body: Record<string, unknown>,
+		retryAfterS: number | null = null,
+	) {
 		super(message);
 		this.name = "ApiFailure";
 		this.status = status;
 		this.code = code;
 		this.body = body;
+		this.retryAfterS = retryAfterS;
 	}
 }
 
@@ -85,7 +94,14 @@ export async function apiRequest<T>(
 	const code = typeof error.code === "string" ? error.code : `HTTP_${response.status}`;
 	const message =
 		typeof error.message === "string" ? error.message : `The server answered ${response.status}.`;
-	throw new ApiFailure(response.status, code, message, error);
+	const retryAfter = Number.parseInt(response.headers.get("retry-after") ?? "", 10);
+	throw new ApiFailure(
+		response.status,
+		code,
+		message,
+		error,
+		Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : null,
+	);
 }
 
 const LICENSE_CODES: ReadonlySet<string> = new Set([
@@ -96,6 +112,12 @@ const LICENSE_CODES: ReadonlySet<string> = new Set([
 	"REVOKED",
 	"PAST_DUE",
 ]);
+
+/** What a 429 means for the user: who is limiting, and when to try again. */
+export function rateLimitedMessage(err: ApiFailure): string {
+	const wait = err.retryAfterS === null ? "in a minute" : `in ${Math.max(1, err.retryAfterS)} s`;
+	return `The license server is limiting requests (429 RATE_LIMITED: too many in a short time). Try again ${wait}.`;
+}
 
 /**
  * Default mapping of an error answer to what the user reads. `feature` names what was
@@ -109,7 +131,10 @@ export function failureToCliError(err: ApiFailure, apiUrl: string, feature: stri
 	} else if (err.code === "NOT_FOUND" || err.code === "METHOD_NOT_ALLOWED") {
 		message = `The server at ${apiUrl} does not offer ${feature} (${err.status} ${err.code}). It may be an older server version; check CODITECT_API_URL or update the server.`;
 	} else if (err.code === "RATE_LIMITED") {
-		message = `${err.message} Wait a minute and try again.`;
+		message = rateLimitedMessage(err);
+	} else if (err.status === 401) {
+		message =
+			"The server did not accept your session (signed out elsewhere or expired). Run `coditect login` again.";
 	} else if (err.status >= 500) {
 		exitCode = EXIT_NETWORK;
 		message = `The license server had a problem (${err.status} ${err.code}): ${err.message} Try again later.`;

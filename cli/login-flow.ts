@@ -131,6 +131,12 @@ export async function browserLogin(
 				}),
 			);
 		} catch (err) {
+			if (err instanceof ApiFailure && err.code === "INVALID_CODE") {
+				throw new CliError(
+					`${providerName} did not confirm this login (the server's code exchange with PKCE failed: ${err.message}). Run \`coditect login --provider ${providerName}\` again.`,
+					err.code,
+				);
+			}
 			if (err instanceof ApiFailure) throw failureToCliError(err, apiUrl, "browser login");
 			throw err;
 		}

@@ -7,7 +7,7 @@ import {
 	importPublicKeySetWith,
 	verifyLicenseTokenWith,
 } from "../src/license/token";
-import { ApiFailure, apiRequest } from "./api";
+import { ApiFailure, apiRequest, rateLimitedMessage } from "./api";
 import {
 	type CheckContext,
 	type LicenseCheck,
@@ -118,6 +118,14 @@ type Outcome =
 	| { kind: "unreachable"; error: string }
 	| { kind: "no_way" };
 
+/** Whether the account's licenses (GET /api/v1/licenses: active activations only) still hold this one. */
+function holdsActivation(body: unknown, licenseId: string, activationId: string): boolean {
+	const list = isObject(body) && Array.isArray(body.licenses) ? body.licenses : [];
+	const license = list.find((l) => isObject(l) && l.id === licenseId);
+	const acts = isObject(license) && Array.isArray(license.activations) ? license.activations : [];
+	return acts.some((a) => isObject(a) && a.id === activationId);
+}
+
 async function askServer(ctx: CheckContext, stored: StoredLicense | null): Promise<Outcome> {
 	const { config, paths, hardwareId } = ctx;
 	try {
@@ -138,6 +146,17 @@ async function askServer(ctx: CheckContext, stored: StoredLicense | null): Promi
 		}
 		if (loadCredentials(paths, config.apiUrl) === null) return { kind: "no_way" };
 		const creds = await accessToken(paths, config.apiUrl);
+		if (stored?.source === "account" && stored.activation_id !== null) {
+			// A seat the owner freed remotely (the lost laptop) stays free: only an explicit
+			// `coditect activate` takes one again, never a background check.
+			const mine = await apiRequest<unknown>(config.apiUrl, "GET", "/api/v1/licenses", {
+				bearer: creds.access_token,
+				timeoutMs: 10_000,
+			});
+			if (!holdsActivation(mine, stored.license_id, stored.activation_id)) {
+				return { kind: "refused", code: "NOT_ACTIVATED" };
+			}
+		}
 		const body = await apiRequest<ActivateResponse>(
 			config.apiUrl,
 			"POST",
@@ -147,6 +166,8 @@ async function askServer(ctx: CheckContext, stored: StoredLicense | null): Promi
 		return { kind: "token", token: body.token, activationId: body.activation.id };
 	} catch (err) {
 		if (err instanceof ApiFailure) {
+			if (err.code === "RATE_LIMITED")
+				return { kind: "unreachable", error: rateLimitedMessage(err) };
 			const code = SERVER_CODES[err.code];
 			if (code && err.status < 500) return { kind: "refused", code };
 			return { kind: "unreachable", error: `${err.status} ${err.code}: ${err.message}` };

@@ -102,6 +102,15 @@ export function deleteCredentials(paths: HomePaths): boolean {
 	return removeFile(paths.credentials);
 }
 
+/** The server no longer accepts this session (logged out elsewhere, reused, expired). */
+export function sessionRejected(paths: HomePaths): CliError {
+	deleteCredentials(paths);
+	return new CliError(
+		"Your session is no longer valid (signed out elsewhere or expired). Run `coditect login` again.",
+		"SESSION_EXPIRED",
+	);
+}
+
 export function notLoggedIn(): CliError {
 	return new CliError(
 		"You are not logged in. Run `coditect login` (or `coditect signup` for a new account).",
@@ -138,13 +147,7 @@ export async function accessToken(paths: HomePaths, apiUrl: string): Promise<Sto
 		}
 		return saveSession(paths, apiUrl, session);
 	} catch (err) {
-		if (err instanceof ApiFailure && err.status === 401) {
-			deleteCredentials(paths);
-			throw new CliError(
-				"Your session is no longer valid (signed out elsewhere or expired). Run `coditect login` again.",
-				"SESSION_EXPIRED",
-			);
-		}
+		if (err instanceof ApiFailure && err.status === 401) throw sessionRejected(paths);
 		if (err instanceof ApiFailure) throw failureToCliError(err, apiUrl, "session refresh");
 		throw err;
 	}

@@ -55,11 +55,14 @@ export default defineCommand({
 					err.code,
 				);
 			}
-			if (err instanceof ApiFailure && err.code === "INVALID_REQUEST") {
+			if (err instanceof ApiFailure && err.code === "INVITE_REQUIRED") {
 				throw new CliError(
-					`${err.message} (an invite code may be required: --invite CODE)`,
+					`${err.message} Ask for one and run \`coditect signup --invite CODE\`.`,
 					err.code,
 				);
+			}
+			if (err instanceof ApiFailure && err.code === "INVALID_REQUEST") {
+				throw new CliError(`The server refused the signup: ${err.message}`, err.code);
 			}
 			if (err instanceof ApiFailure) throw failureToCliError(err, config.apiUrl, "signup");
 			throw err;

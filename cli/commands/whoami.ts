@@ -9,6 +9,7 @@ import {
 	SESSION_OFFLINE_GRACE_S,
 	SESSION_WARNING_S,
 	type StoredCredentials,
+	sessionRejected,
 } from "../session";
 import { homePaths, isObject, writeJsonFile } from "../store";
 import { configFrom, sharedArgs } from "./_shared";
@@ -34,6 +35,7 @@ export default defineCommand({
 			creds = { ...creds, last_online_at: now };
 			writeJsonFile(paths.credentials, creds);
 		} catch (err) {
+			if (err instanceof ApiFailure && err.status === 401) throw sessionRejected(paths);
 			if (err instanceof ApiFailure) throw failureToCliError(err, config.apiUrl, "accounts");
 			if (!(err instanceof CliError) || err.exitCode !== EXIT_NETWORK) throw err;
 			// The 7-day offline grace for the session (SPEC §5).

@@ -1,5 +1,6 @@
-/** Every command's help and JSON contract, info, config precedence, and the account commands
- * as far as today's server goes (their routes are not on main yet: a clear error, exit 1). */
+/** Every command's help and JSON contract, info, config precedence, and the account commands'
+ * answers from a plain server (no providers, no billing, invite-only signup). The full
+ * account flows are in accounts.test.ts and account-licenses.test.ts. */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -144,7 +145,7 @@ describe("info and configuration", () => {
 	});
 });
 
-describe("account commands against the real server", () => {
+describe("account commands against a plain server", () => {
 	it("login with an unknown account is refused with the generic message (exit 1), storing nothing", async () => {
 		const r = await runCli(["login", "--email", "ada@example.com", "--password-stdin"], {
 			home,

@@ -33,19 +33,63 @@ async function freePort(): Promise<number> {
 	});
 }
 
-/** A license server on a fixed port, so it can be stopped (offline) and started again. */
+/** What a test server offers beyond licenses; each one is played by the run's fakes. */
+export interface ServerFeatures {
+	/** Google and GitHub sign-in, both played by oauth2-mock-server. */
+	oauth?: boolean;
+	/** Mail through the fake Resend endpoint, so tests can read verification codes. */
+	mail?: boolean;
+	/** Stripe, played by the fake Stripe (test/support/stripe-fake.ts). */
+	billing?: boolean;
+	/** ENABLE_PILOT_SIGNUP=true: signup without an invite. */
+	pilotSignup?: boolean;
+}
+
+function featureSettings(features: ServerFeatures): Record<string, string> {
+	const issuer = inject("oauthIssuer");
+	return {
+		...(features.oauth
+			? {
+					GOOGLE_CLIENT_ID: "google-test-client",
+					GOOGLE_CLIENT_SECRET: "google-test-secret",
+					GOOGLE_ISSUER: issuer,
+					GITHUB_CLIENT_ID: "github-test-client",
+					GITHUB_CLIENT_SECRET: "github-test-secret",
+					GITHUB_AUTHORIZATION_URL: `${issuer}/authorize`,
+					GITHUB_TOKEN_URL: `${issuer}/token`,
+					GITHUB_API_URL: issuer,
+				}
+			: {}),
+		...(features.mail ? { RESEND_API_KEY: inject("resendApiKey"), RESEND_API_BASE: issuer } : {}),
+		...(features.billing
+			? {
+					STRIPE_SECRET_KEY: inject("stripeSecretKey"),
+					STRIPE_WEBHOOK_SECRET: inject("stripeWebhookSecret"),
+					STRIPE_API_BASE: inject("stripeApiBase"),
+				}
+			: {}),
+		...(features.pilotSignup ? { ENABLE_PILOT_SIGNUP: "true" } : {}),
+	};
+}
+
+/**
+ * A license server on a fixed port, so it can be stopped (offline) and started again. Each
+ * start is a new process-level server: its in-memory rate limits (per IP, per key) start empty.
+ */
 export class LicenseServer {
 	readonly port: number;
 	readonly url: string;
+	private readonly features: ServerFeatures;
 	private running: RunningServer | null = null;
 
-	private constructor(port: number) {
+	private constructor(port: number, features: ServerFeatures) {
 		this.port = port;
 		this.url = `http://127.0.0.1:${port}`;
+		this.features = features;
 	}
 
-	static async start(): Promise<LicenseServer> {
-		const server = new LicenseServer(await freePort());
+	static async start(features: ServerFeatures = {}): Promise<LicenseServer> {
+		const server = new LicenseServer(await freePort(), features);
 		await server.up();
 		return server;
 	}
@@ -65,6 +109,7 @@ export class LicenseServer {
 				JWT_SECRET: inject("jwtSecret"),
 				PUBLIC_URL: this.url,
 				DATABASE_POOL_MAX: "4",
+				...featureSettings(this.features),
 			},
 		});
 	}
@@ -110,7 +155,19 @@ export interface RunOptions {
 	timeoutMs?: number;
 }
 
-export async function runCli(args: string[], opts: RunOptions): Promise<CliResult> {
+/** A CLI process still running: the test reads its output as it comes and types into it. */
+export interface CliProcess {
+	/** Resolves with the first match of `pattern` in stderr (now or later). */
+	stderrMatch(pattern: RegExp): Promise<RegExpExecArray>;
+	/** Types one line on standard input. */
+	writeLine(line: string): void;
+	/** Closes standard input, after `text` when given. */
+	endInput(text?: string): void;
+	/** The exit and everything printed. */
+	result: Promise<CliResult>;
+}
+
+export function spawnCli(args: string[], opts: RunOptions): CliProcess {
 	const env: Record<string, string> = {
 		PATH: process.env.PATH ?? "",
 		HOME: opts.home,
@@ -125,16 +182,27 @@ export async function runCli(args: string[], opts: RunOptions): Promise<CliResul
 	const [file, argv] = opts.faketime
 		? ["faketime", ["-f", opts.faketime, process.execPath, CLI, ...args]]
 		: [process.execPath, [CLI, ...args]];
-	return new Promise((ok, fail) => {
-		const child = spawn(file, argv, { env, stdio: ["pipe", "pipe", "pipe"] });
-		let stdout = "";
-		let stderr = "";
-		child.stdout.on("data", (d: Buffer) => {
-			stdout += d.toString();
-		});
-		child.stderr.on("data", (d: Buffer) => {
-			stderr += d.toString();
-		});
+	const child = spawn(file, argv, { env, stdio: ["pipe", "pipe", "pipe"] });
+	let stdout = "";
+	let stderr = "";
+	const waiters: Array<{ pattern: RegExp; ok: (m: RegExpExecArray) => void }> = [];
+	const checkWaiters = () => {
+		for (const w of [...waiters]) {
+			const match = w.pattern.exec(stderr);
+			if (match) {
+				waiters.splice(waiters.indexOf(w), 1);
+				w.ok(match);
+			}
+		}
+	};
+	child.stdout.on("data", (d: Buffer) => {
+		stdout += d.toString();
+	});
+	child.stderr.on("data", (d: Buffer) => {
+		stderr += d.toString();
+		checkWaiters();
+	});
+	const result = new Promise<CliResult>((ok, fail) => {
 		const timer = setTimeout(() => {
 			child.kill("SIGKILL");
 			fail(new Error(`coditect ${args.join(" ")} timed out\n${stdout}\n${stderr}`));
@@ -150,8 +218,31 @@ export async function runCli(args: string[], opts: RunOptions): Promise<CliResul
 			}
 			ok({ code, stdout, stderr, json });
 		});
-		child.stdin.end(opts.stdin ?? "");
 	});
+	return {
+		stderrMatch: (pattern) =>
+			new Promise((ok, fail) => {
+				waiters.push({ pattern, ok });
+				checkWaiters();
+				result.then(
+					(r) => fail(new Error(`coditect ${args.join(" ")} ended before ${pattern}\n${show(r)}`)),
+					fail,
+				);
+			}),
+		writeLine: (line) => {
+			child.stdin.write(`${line}\n`);
+		},
+		endInput: (text) => {
+			child.stdin.end(text ?? "");
+		},
+		result,
+	};
+}
+
+export async function runCli(args: string[], opts: RunOptions): Promise<CliResult> {
+	const cli = spawnCli(args, opts);
+	cli.endInput(opts.stdin);
+	return cli.result;
 }
 
 /** Formats a result for assertion messages. */

@@ -1,5 +1,5 @@
-/** The OAuth loopback listener and PKCE, in process (the routes that finish a browser login
- * are not on the server yet). */
+/** The OAuth loopback listener and PKCE, in process (the whole browser login against the real
+ * server and the OAuth mock is in accounts.test.ts). */
 import { request } from "node:http";
 import { describe, expect, it } from "vitest";
 import { authorizationUrl, createPkce, pkceChallenge, startLoopback } from "../../cli/oauth";
