@@ -9,7 +9,7 @@ import type { Config } from "../config";
 import type { Database, Queryable } from "../db/client";
 import { activations, licenses, plans } from "../db/schema";
 import { apiError } from "../errors";
-import { generateLicenseKey, hashLicenseKey, licenseKeyLast4 } from "../license/index";
+import { generateLicenseKey, licenseKeyLast4 } from "../license/index";
 import { evaluateLicense } from "../license/rules";
 import {
 	type ActivateResult,
@@ -18,6 +18,7 @@ import {
 	type LicenseRow,
 	type LicenseService,
 	type LicenseView,
+	licenseRowColumns,
 	licenseView,
 } from "./service";
 
@@ -28,16 +29,7 @@ export interface OwnedLicense extends LicenseView {
 /** The owner's licenses, oldest first. */
 export async function listOwnedLicenses(db: Queryable, userId: string): Promise<LicenseRow[]> {
 	return db
-		.select({
-			id: licenses.id,
-			planId: licenses.planId,
-			status: licenses.status,
-			expiresAt: licenses.expiresAt,
-			graceUntil: licenses.graceUntil,
-			maxActivations: licenses.maxActivations,
-			keyLast4: licenses.keyLast4,
-			entitlements: plans.entitlements,
-		})
+		.select(licenseRowColumns)
 		.from(licenses)
 		.innerJoin(plans, eq(plans.id, licenses.planId))
 		.where(eq(licenses.ownerId, userId))
@@ -81,7 +73,7 @@ export function ownerService(deps: {
 		/** A new key for the owner's license; the old one stops working in the same statement. */
 		async reissueKey(userId: string, licenseId: string): Promise<{ license_key: string }> {
 			const key = generateLicenseKey();
-			const keyHash = await hashLicenseKey(config.pepper, key);
+			const keyHash = await config.hashLicenseKey(key);
 			const done = await db.transaction(async (tx) => {
 				const rows = await tx
 					.update(licenses)

@@ -431,21 +431,24 @@ const unusableMessage: Partial<Record<ValidationCode, string>> = {
 	PAST_DUE: "The payment for this license is overdue and its grace period has ended.",
 };
 
+/** The columns of a LicenseRow; select from licenses joined with plans. */
+export const licenseRowColumns = {
+	id: licenses.id,
+	planId: licenses.planId,
+	status: licenses.status,
+	expiresAt: licenses.expiresAt,
+	graceUntil: licenses.graceUntil,
+	maxActivations: licenses.maxActivations,
+	keyLast4: licenses.keyLast4,
+	entitlements: plans.entitlements,
+};
+
 async function lockLicense(
 	tx: Queryable,
 	where: ReturnType<typeof eq>,
 ): Promise<LicenseRow | undefined> {
 	const [row] = await tx
-		.select({
-			id: licenses.id,
-			planId: licenses.planId,
-			status: licenses.status,
-			expiresAt: licenses.expiresAt,
-			graceUntil: licenses.graceUntil,
-			maxActivations: licenses.maxActivations,
-			keyLast4: licenses.keyLast4,
-			entitlements: plans.entitlements,
-		})
+		.select(licenseRowColumns)
 		.from(licenses)
 		.innerJoin(plans, eq(plans.id, licenses.planId))
 		.where(where)
