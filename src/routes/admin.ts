@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { AppEnv } from "../env";
 import { apiError } from "../errors";
 import { validate } from "../middleware/validate";
-import { email } from "./schemas";
+import { email, NoBody } from "./schemas";
 
 const CreateLicenseBody = z.strictObject({
 	plan: z.string().min(1).max(32),
@@ -61,6 +61,7 @@ export const adminRoutes = new Hono<AppEnv>()
 	.post(
 		"/licenses/:id/:action{suspend|reinstate|revoke}",
 		validate("param", LicenseParam.extend({ action: z.enum(["suspend", "reinstate", "revoke"]) })),
+		validate("json", NoBody),
 		async (c) => {
 			const { licenses } = c.get("services");
 			const { id, action } = c.req.valid("param");
