@@ -18,6 +18,15 @@ export default defineConfig({
 				},
 			},
 			{
+				// The Node entry (src/server.ts) as a real server on a loopback port.
+				test: {
+					name: "node",
+					include: ["test/node/**/*.test.ts"],
+					environment: "node",
+					testTimeout: 30_000,
+				},
+			},
+			{
 				// The Worker inside workerd, Hyperdrive pointed at the run's real database.
 				plugins: [
 					cloudflareTest(({ inject }) => ({
