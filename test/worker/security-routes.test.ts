@@ -354,10 +354,18 @@ describe.each(served)("%s", (route) => {
 
 	it("answers a method it does not serve with 405 and an Allow header", async () => {
 		const probe = await goodProbe(route, entry);
-		const res = await send({ method: "PATCH", path: probe.path, headers: probe.headers });
-		expectErrorBody(res, 405, "METHOD_NOT_ALLOWED");
-		expect(res.headers.get("allow"), res.text).toContain(method);
-		expectSecurityHeaders(res, probe.path);
+		// Whatever body comes with it: the method is what is wrong.
+		for (const [type, body] of [
+			["application/json", undefined],
+			["text/plain", "hello"],
+			["application/json", JSON.stringify({ pad: "x".repeat(20_000) })],
+		] as const) {
+			const headers = { ...probe.headers, "content-type": type };
+			const res = await send({ method: "PATCH", path: probe.path, headers, body });
+			expectErrorBody(res, 405, "METHOD_NOT_ALLOWED");
+			expect(res.headers.get("allow"), res.text).toContain(method);
+			expectSecurityHeaders(res, probe.path);
+		}
 	});
 
 	if (takesBody) {
