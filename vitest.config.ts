@@ -63,6 +63,15 @@ export default defineConfig({
 				},
 			},
 			{
+				// The Node entry (src/server.ts) as a real server on a loopback port.
+				test: {
+					name: "node",
+					include: ["test/node/**/*.test.ts"],
+					environment: "node",
+					testTimeout: 30_000,
+				},
+			},
+			{
 				plugins: [workerd()],
 				test: {
 					name: "worker",

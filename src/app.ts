@@ -3,6 +3,7 @@
  * one error handler, 404/405. Entry points only supply a Runtime.
  */
 import { Hono } from "hono";
+import { matchedRoutes } from "hono/route";
 import type { AppEnv } from "./env";
 import { ApiError, apiError, errorResponse, onError } from "./errors";
 import { newId } from "./ids";
@@ -28,8 +29,13 @@ export function newApp(runtime: Runtime): Hono<AppEnv> {
 		c.res.headers.set("X-Request-Id", id);
 	});
 	app.use(securityHeaders());
-	// Raw bodies are the webhook's business (its signature covers the exact bytes).
-	app.use(async (c, next) => (c.req.path.startsWith("/webhooks/") ? next() : jsonBody()(c, next)));
+	// Raw bodies are the webhook's business (its signature covers the exact bytes). A request no
+	// handler serves gets its 404/405 without its body being read (a wrong method is a 405, not 415).
+	app.use(async (c, next) =>
+		c.req.path.startsWith("/webhooks/") || !matchedRoutes(c).some((r) => r.method !== "ALL")
+			? next()
+			: jsonBody()(c, next),
+	);
 	app.use(servicesMiddleware(runtime));
 
 	app.route("/", publicRoutes);

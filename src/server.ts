@@ -9,7 +9,7 @@ import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { passwordHasher } from "./accounts/password";
 import { newApp } from "./app";
-import { purgeAuditLogs } from "./audit/retention";
+import { scheduleAuditRetention } from "./audit/retention";
 import { buildConfig } from "./config";
 import { type Settings, SettingsSchema, settingsFrom } from "./env";
 import { argon2idNative } from "./node/argon2";
@@ -98,16 +98,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 	const address = server.address() as AddressInfo;
 	const url = `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`;
 
-	// The Worker's cron does this on Cloudflare; here a daily timer does.
-	const retention = setInterval(
-		() => {
-			purgeAuditLogs(database.db, settings.AUDIT_RETENTION_DAYS).catch((err: unknown) =>
-				console.error("audit retention failed:", err instanceof Error ? err.message : err),
-			);
-		},
-		24 * 3600 * 1000,
-	);
-	retention.unref();
+	// The Worker's cron does this on Cloudflare; here a timer does (at start, then daily).
+	const stopRetention = scheduleAuditRetention(database.db, settings.AUDIT_RETENTION_DAYS, { log });
 
 	return {
 		url,
@@ -115,7 +107,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 		databaseUrl: database.url,
 		embedded: database.embedded,
 		async close() {
-			clearInterval(retention);
+			stopRetention();
 			await new Promise<void>((ok) => server.close(() => ok()));
 			await database.close();
 		},

@@ -82,8 +82,14 @@ export default {
 			createSql(r.env.HYPERDRIVE_FRESH.connectionString, { max: 1, serverTimeouts: false }),
 		);
 		ctx.waitUntil(
-			purgeAuditLogs(db, r.env.AUDIT_RETENTION_DAYS).then((n) =>
-				console.log(`audit retention: deleted ${n} rows`),
+			purgeAuditLogs(db, r.env.AUDIT_RETENTION_DAYS).then(
+				(n) => console.log(`audit retention: deleted ${n} rows`),
+				(err: unknown) => {
+					// The message only (a driver error's other fields may carry connection details);
+					// rethrown bare so the cron run still shows as failed.
+					console.error("audit retention failed:", err instanceof Error ? err.message : err);
+					throw new Error("audit retention failed");
+				},
 			),
 		);
 	},

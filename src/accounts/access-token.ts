@@ -4,6 +4,7 @@
  * another audience is never accepted here.
  */
 import { jwtVerify, SignJWT } from "jose";
+import { decodeBase64Url } from "../license/base64url";
 
 export const ACCESS_TOKEN_TTL_S = 900;
 /** RFC 9068's media type for access tokens; differs from the license token's `typ`. */
@@ -51,7 +52,7 @@ export async function verifyAccessToken(
 	issuer: string,
 	token: string,
 ): Promise<AccessClaims | null> {
-	if (token.length > 2048) return null;
+	if (token.length > 2048 || !isCanonicalCompactJws(token)) return null;
 	try {
 		const { payload } = await jwtVerify(token, key, {
 			algorithms: ["HS256"],
@@ -69,5 +70,21 @@ export async function verifyAccessToken(
 		return { userId: sub, email, sessionId: sid };
 	} catch {
 		return null;
+	}
+}
+
+/**
+ * Three segments, each the one canonical base64url spelling of its bytes. jose decodes
+ * leniently (unused trailing bits are ignored), so without this a token with a flipped
+ * low bit in its last character would still verify: a second spelling of a valid token.
+ */
+function isCanonicalCompactJws(token: string): boolean {
+	const parts = token.split(".");
+	if (parts.length !== 3) return false;
+	try {
+		for (const part of parts) decodeBase64Url(part);
+		return true;
+	} catch {
+		return false;
 	}
 }

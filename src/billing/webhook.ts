@@ -309,7 +309,15 @@ export function webhookService(deps: WebhookDeps) {
 	}
 
 	async function apply(event: Stripe.Event): Promise<WebhookOutcome> {
-		if (!HANDLED.has(event.type)) return "ignored";
+		if (!HANDLED.has(event.type)) {
+			// Every verified delivery is audited (SPEC §3.7), the ones we do not act on too.
+			await audit(db, {
+				action: "webhook_event",
+				result: "ignored",
+				detail: { event_id: event.id, type: event.type },
+			});
+			return "ignored";
+		}
 		const target = await targetOf(event);
 		return db.transaction(async (tx) => {
 			const recorded = await tx
@@ -321,7 +329,14 @@ export function webhookService(deps: WebhookDeps) {
 				})
 				.onConflictDoNothing()
 				.returning({ id: stripeEvents.id });
-			if (recorded.length === 0) return "duplicate";
+			if (recorded.length === 0) {
+				await audit(tx, {
+					action: "webhook_event",
+					result: "duplicate",
+					detail: { event_id: event.id, type: event.type },
+				});
+				return "duplicate";
+			}
 			if (!target) {
 				await audit(tx, {
 					action: "webhook_event",

@@ -164,7 +164,7 @@ export function ownerService(deps: {
 			};
 			let best = owned[0] as LicenseRow;
 			for (const l of owned) if (score(l) > score(best)) best = l;
-			return deps.licenses.activateById(best.id, input);
+			return deps.licenses.activateById(best.id, input, userId);
 		},
 	};
 }

@@ -181,21 +181,26 @@ export function licenseService(deps: LicenseServiceDeps) {
 			const keyHash = await keyHashOf(input.license_key);
 			const outcome = await db.transaction(async (tx) => {
 				const license = await lockLicense(tx, eq(licenses.keyHash, keyHash));
-				if (!license) return { kind: "not_found" as const };
-				return activateLocked(tx, license, input);
+				if (!license) {
+					// Unknown keys are audited too: a burst of them is someone guessing keys.
+					await recordAudit(tx, meta, { action: "license_activate", result: "LICENSE_NOT_FOUND" });
+					return { kind: "not_found" as const };
+				}
+				return activateLocked(tx, license, input, null);
 			});
 			return finishActivation(outcome, input.hardware_id);
 		},
 
-		/** Like activate, for a license the caller already resolved (owner routes). */
+		/** Like activate, for a license the caller already resolved (owner routes); `userId` acts. */
 		async activateById(
 			licenseId: string,
 			input: Omit<ActivateInput, "license_key">,
+			userId: string,
 		): Promise<ActivateResult> {
 			const outcome = await db.transaction(async (tx) => {
 				const license = await lockLicense(tx, eq(licenses.id, licenseId));
 				if (!license) return { kind: "not_found" as const };
-				return activateLocked(tx, license, input);
+				return activateLocked(tx, license, input, userId);
 			});
 			return finishActivation(outcome, input.hardware_id);
 		},
@@ -209,7 +214,13 @@ export function licenseService(deps: LicenseServiceDeps) {
 						and license_id = (select id from licenses where key_hash = ${keyHash})
 					returning id, license_id`);
 				const row = rows[0];
-				if (!row) return false;
+				if (!row) {
+					await recordAudit(tx, meta, {
+						action: "license_deactivate",
+						result: "ACTIVATION_NOT_FOUND",
+					});
+					return false;
+				}
 				await recordAudit(tx, meta, {
 					action: "license_deactivate",
 					result: "success",
@@ -310,6 +321,7 @@ export function licenseService(deps: LicenseServiceDeps) {
 		tx: Queryable,
 		license: LicenseRow,
 		input: Omit<ActivateInput, "license_key">,
+		userId: string | null,
 	): Promise<ActivationOutcome> {
 		const at = now();
 		const usability = evaluateLicense(license, at);
@@ -318,6 +330,7 @@ export function licenseService(deps: LicenseServiceDeps) {
 				action: "license_activate",
 				result: usability.code,
 				licenseId: license.id,
+				userId,
 			});
 			return { kind: "unusable", code: usability.code, license };
 		}
@@ -328,7 +341,17 @@ export function licenseService(deps: LicenseServiceDeps) {
 				isNull(activations.deactivatedAt),
 			),
 		});
-		if (existing) return { kind: "ok", created: false, activation: existing, license };
+		if (existing) {
+			// A repeated activation answers 200 and hands out a new token: audited like the first.
+			await recordAudit(tx, meta, {
+				action: "license_activate",
+				result: "existing",
+				licenseId: license.id,
+				userId,
+				detail: { activation_id: existing.id },
+			});
+			return { kind: "ok", created: false, activation: existing, license };
+		}
 		const [active] = await tx
 			.select({ n: count() })
 			.from(activations)
@@ -339,6 +362,7 @@ export function licenseService(deps: LicenseServiceDeps) {
 				action: "license_activate",
 				result: "ACTIVATION_LIMIT_REACHED",
 				licenseId: license.id,
+				userId,
 			});
 			return { kind: "limit", license, active: inUse };
 		}
@@ -358,6 +382,7 @@ export function licenseService(deps: LicenseServiceDeps) {
 			action: "license_activate",
 			result: "success",
 			licenseId: license.id,
+			userId,
 			detail: { activation_id: activation.id },
 		});
 		return { kind: "ok", created: true, activation, license };

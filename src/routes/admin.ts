@@ -5,7 +5,7 @@ import { apiError } from "../errors";
 import { launchMetrics } from "../metrics/dashboard";
 import { validate } from "../middleware/validate";
 import { documented } from "../openapi/tags";
-import { email } from "./schemas";
+import { email, NoBody } from "./schemas";
 
 const CreateLicenseBody = z.strictObject({
 	plan: z.string().min(1).max(32),
@@ -70,6 +70,7 @@ export const adminRoutes = new Hono<AppEnv>()
 	.post(
 		"/licenses/:id/:action{suspend|reinstate|revoke}",
 		validate("param", LicenseParam.extend({ action: z.enum(["suspend", "reinstate", "revoke"]) })),
+		validate("json", NoBody),
 		async (c) => {
 			const { licenses } = c.get("services");
 			const { id, action } = c.req.valid("param");

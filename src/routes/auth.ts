@@ -27,9 +27,12 @@ const OAuthCallbackBody = z.strictObject({
 	redirect_uri: z.string().min(1).max(2048),
 });
 
-/** Limits count every attempt from an address, malformed ones included. */
+/**
+ * Limits count every attempt from an address, malformed ones included. Callers without a
+ * platform address (no CF-Connecting-IP, a Unix socket) share one bucket: fail closed, not open.
+ */
 const perIp = (c: { get(k: "services"): { meta: { ip: string | null } } }) =>
-	c.get("services").meta.ip;
+	c.get("services").meta.ip ?? "unknown";
 
 /** SPEC §3.2. Mounted at /api/v1/auth; signup and login also at the seed's /auth. */
 export const authRoutes = new Hono<AppEnv>()

@@ -5,6 +5,7 @@ import type { AppEnv } from "../env";
 import { apiError } from "../errors";
 import { requireUser } from "../middleware/auth";
 import { validate } from "../middleware/validate";
+import { NoBody } from "./schemas";
 
 const CheckoutBody = z.strictObject({
 	plan: z.string().min(1).max(32),
@@ -30,7 +31,7 @@ export const billingRoutes = new Hono<AppEnv>()
 		const checkout = c.get("services").billing.checkout();
 		return c.json(await checkout.checkout(c.get("user"), c.req.valid("json")), 200);
 	})
-	.post("/portal", requireBilling(), requireUser(), async (c) => {
+	.post("/portal", requireBilling(), requireUser(), validate("json", NoBody), async (c) => {
 		const checkout = c.get("services").billing.checkout();
 		return c.json(await checkout.portal(c.get("user")), 200);
 	});

@@ -4,7 +4,7 @@ import type { AppEnv } from "../env";
 import { requireUser } from "../middleware/auth";
 import { validate } from "../middleware/validate";
 import { rateLimit } from "../ratelimit/limiter";
-import { hardwareId, hostname, platform } from "./schemas";
+import { hardwareId, hostname, NoBody, platform } from "./schemas";
 
 const id = z.string().min(1).max(64);
 const LicenseParam = z.strictObject({ id });
@@ -46,14 +46,21 @@ export const ownerLicenseRoutes = new Hono<AppEnv>()
 			return c.json(result, created ? 201 : 200);
 		},
 	)
-	.post("/:id/keys", requireUser(), validate("param", LicenseParam), async (c) => {
-		const { owner } = c.get("services");
-		return c.json(await owner.reissueKey(c.get("user").id, c.req.valid("param").id), 201);
-	})
+	.post(
+		"/:id/keys",
+		requireUser(),
+		validate("param", LicenseParam),
+		validate("json", NoBody),
+		async (c) => {
+			const { owner } = c.get("services");
+			return c.json(await owner.reissueKey(c.get("user").id, c.req.valid("param").id), 201);
+		},
+	)
 	.delete(
 		"/:id/activations/:activation_id",
 		requireUser(),
 		validate("param", ActivationParam),
+		validate("json", NoBody),
 		async (c) => {
 			const { owner } = c.get("services");
 			const { id: licenseId, activation_id: activationId } = c.req.valid("param");

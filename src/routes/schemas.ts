@@ -17,3 +17,5 @@ const printable = (max: number) =>
 export const hostname = printable(255);
 export const platform = printable(32);
 export const email = z.string().max(254).pipe(z.email());
+/** Routes that take no body still refuse one with fields in it: strict everywhere (SPEC §3). */
+export const NoBody = z.strictObject({});

@@ -1,0 +1,519 @@
+/**
+ * The security suite's route inventory: every route the app serves (read from the app itself,
+ * so a new route without an entry here fails) gets the same checks, inside workerd against the
+ * run's database: the §3.6 headers on every answer, the error shape, no stack trace or SQL,
+ * strict bodies (unknown field 400, wrong content type 415, oversized 413 with and without
+ * Content-Length, `__proto__` harmless, over-long values 400), 405 for other methods, and
+ * never a 5xx except the documented 503 when the database is down and a generic 500 for a bug.
+ */
+import { env, exports } from "cloudflare:workers";
+import { afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import type { PasswordHasher } from "../../src/accounts/password";
+import { newApp } from "../../src/app";
+import { buildConfig, type Config } from "../../src/config";
+import type { Database } from "../../src/db/client";
+import { SettingsSchema, settingsFrom } from "../../src/env";
+import { memoryRateLimiter } from "../../src/ratelimit/limiter";
+import type { Runtime } from "../../src/services";
+import worker from "../../src/worker";
+import { signedHeader } from "../support/billing";
+import {
+	type Answer,
+	answerOf,
+	expectErrorBody,
+	expectNoLeak,
+	expectSafe,
+	expectSecurityHeaders,
+	withoutRequestId,
+} from "../support/route-checks";
+import { ownedLicense, type SessionUser, sessionUser } from "../support/sessions";
+import {
+	call,
+	createLicense,
+	hardwareId,
+	mintInvite,
+	randomEmail,
+	randomIp,
+} from "../support/worker-client";
+
+type Json = Record<string, unknown>;
+/** The probe's own fresh user, made on first use (most routes need none). */
+type Caller = () => Promise<SessionUser>;
+
+interface RouteEntry {
+	/** Who may call it: nobody special, a logged-in user, the operator, or Stripe (signature). */
+	auth: "none" | "user" | "admin" | "stripe";
+	/** The concrete path when the pattern has parameters; may create what it points at. */
+	path?: (user: Caller) => Promise<string>;
+	/** A body the route accepts; absent for GET and for routes that take no body. */
+	body?: (user: Caller) => Promise<Json>;
+	/** What a well-formed request answers here (some routes cannot reach a 2xx in a test). */
+	ok: number[];
+}
+
+const licenseBody = async () => ({
+	license_key: (await createLicense()).key,
+	hardware_id: hardwareId(),
+});
+const activatedBody = async () => {
+	const body = await licenseBody();
+	const res = await call("/api/v1/licenses/activate", { json: body });
+	if (res.status !== 201) throw new Error(`activation failed: ${res.status} ${res.text}`);
+	return body;
+};
+const signupBody = async () => ({
+	email: randomEmail("inventory"),
+	password: "a long enough password",
+	invite_code: await mintInvite(),
+});
+const loginBody = async () => ({
+	email: randomEmail("nobody"),
+	password: "a long enough password",
+});
+const refreshBody = async (u: Caller) => ({ refresh_token: (await u()).refreshToken });
+const checkoutBody = async () => ({ plan: "starter", interval: "month" });
+
+/** Every route of the app, with what it takes to call it well. */
+const inventory: Record<string, RouteEntry> = {
+	"GET /healthz": { auth: "none", ok: [200] },
+	"GET /.well-known/jwks.json": { auth: "none", ok: [200] },
+	"GET /openapi.json": { auth: "none", ok: [200] },
+	"GET /docs": { auth: "none", ok: [200] },
+	"POST /api/v1/auth/signup": { auth: "none", body: signupBody, ok: [202] },
+	"POST /auth/signup": { auth: "none", body: signupBody, ok: [202] },
+	"POST /api/v1/auth/verify": {
+		auth: "none",
+		body: async () => ({ email: randomEmail(), code: "123456" }),
+		ok: [400],
+	},
+	"POST /api/v1/auth/login": { auth: "none", body: loginBody, ok: [401] },
+	"POST /auth/login": { auth: "none", body: loginBody, ok: [401] },
+	"POST /api/v1/auth/refresh": { auth: "none", body: refreshBody, ok: [200] },
+	"POST /api/v1/auth/oauth/refresh": { auth: "none", body: refreshBody, ok: [200] },
+	"POST /api/v1/auth/logout": { auth: "user", body: refreshBody, ok: [204] },
+	"POST /api/v1/auth/oauth/callback": {
+		auth: "none",
+		body: async () => ({
+			provider: "github",
+			code: "a-code-the-provider-never-issued",
+			code_verifier: "v".repeat(43),
+			redirect_uri: "http://127.0.0.1:53682/callback/github",
+		}),
+		ok: [400],
+	},
+	"GET /api/v1/auth/oauth/providers": { auth: "none", ok: [200] },
+	"GET /api/v1/me": { auth: "user", ok: [200] },
+	"POST /api/v1/licenses/validate": { auth: "none", body: licenseBody, ok: [200] },
+	"POST /licenses/validate": { auth: "none", body: licenseBody, ok: [200] },
+	"POST /api/v1/licenses/activate": { auth: "none", body: licenseBody, ok: [201] },
+	"POST /licenses/activate": { auth: "none", body: licenseBody, ok: [201] },
+	"POST /api/v1/licenses/deactivate": { auth: "none", body: activatedBody, ok: [200] },
+	"POST /licenses/deactivate": { auth: "none", body: activatedBody, ok: [200] },
+	"GET /api/v1/licenses": { auth: "user", ok: [200] },
+	"POST /api/v1/licenses/activate-mine": {
+		auth: "user",
+		body: async (u) => {
+			await ownedLicense(await u());
+			return { hardware_id: hardwareId(), hostname: "build-01", platform: "linux-x64" };
+		},
+		ok: [201],
+	},
+	"POST /api/v1/licenses/:id/keys": {
+		auth: "user",
+		path: async (u) => `/api/v1/licenses/${(await ownedLicense(await u())).id}/keys`,
+		ok: [201],
+	},
+	"DELETE /api/v1/licenses/:id/activations/:activation_id": {
+		auth: "user",
+		path: async (u) => {
+			const license = await ownedLicense(await u());
+			const res = await call<{ activation: { id: string } }>("/api/v1/licenses/activate", {
+				json: { license_key: license.key, hardware_id: hardwareId() },
+			});
+			return `/api/v1/licenses/${license.id}/activations/${res.body.activation.id}`;
+		},
+		ok: [204],
+	},
+	"POST /api/v1/admin/licenses": {
+		auth: "admin",
+		body: async () => ({ plan: "starter", owner_email: randomEmail(), max_activations: 3 }),
+		ok: [201],
+	},
+	"POST /api/v1/admin/licenses/:id/:action{suspend|reinstate|revoke}": {
+		auth: "admin",
+		path: async () => `/api/v1/admin/licenses/${(await createLicense()).id}/suspend`,
+		ok: [200],
+	},
+	"POST /api/v1/admin/invites": { auth: "admin", body: async () => ({ count: 2 }), ok: [201] },
+	"GET /api/v1/admin/metrics": { auth: "admin", ok: [200] },
+	"GET /billing/success": { auth: "none", ok: [200] },
+	"GET /billing/cancel": { auth: "none", ok: [200] },
+	"POST /api/v1/billing/checkout": { auth: "user", body: checkoutBody, ok: [200] },
+	"POST /billing/checkout": { auth: "user", body: checkoutBody, ok: [200] },
+	// A user who never checked out has no Stripe customer: 404 is the documented answer.
+	"POST /api/v1/billing/portal": { auth: "user", ok: [404] },
+	"POST /billing/portal": { auth: "user", ok: [404] },
+	"POST /webhooks/stripe": { auth: "stripe", ok: [200] },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Three ways to reach the app: the Worker as deployed, the Worker with its database down, and
+// the app with a database whose every call throws an error full of SQL and a secret.
+
+type Target = (req: Request) => Promise<Response>;
+const ctx = {
+	waitUntil: () => {},
+	passThroughOnException: () => {},
+	props: {},
+} as unknown as ExecutionContext;
+const live: Target = (req) => (exports as unknown as { default: Fetcher }).default.fetch(req);
+const down = { connectionString: "postgres://postgres:postgres@127.0.0.1:9/postgres" };
+const downEnv = {
+	...(env as unknown as Record<string, unknown>),
+	HYPERDRIVE: down,
+	HYPERDRIVE_FRESH: down,
+};
+const databaseDown: Target = async (req) => worker.fetch(req, downEnv, ctx);
+
+const SECRET_IN_ERROR = "hunter2-secret-from-the-driver";
+function driverError(): Error {
+	const err = new Error(
+		`relation "users" does not exist: select password_hash from users where email = '${SECRET_IN_ERROR}'`,
+	);
+	Object.assign(err, { code: "42P01", query: "select * from users" });
+	return err;
+}
+/** Any property is another exploding value; any call throws. `then` is absent: not a promise. */
+function exploding<T>(): T {
+	const handler: ProxyHandler<() => void> = {
+		get: (_target, prop) => (prop === "then" ? undefined : new Proxy(() => {}, handler)),
+		apply: () => {
+			throw driverError();
+		},
+	};
+	return new Proxy(() => {}, handler) as unknown as T;
+}
+let config: Config;
+const brokenRuntime: Runtime = {
+	resolve: async () => ({ config, db: exploding<Database>(), limiter: memoryRateLimiter() }),
+	clientIp: (c) => c.req.header("cf-connecting-ip") ?? null,
+	defer: () => {},
+	passwords: exploding<PasswordHasher>(),
+};
+const brokenApp = newApp(brokenRuntime);
+const broken: Target = async (req) => brokenApp.fetch(req, env, ctx);
+
+beforeAll(async () => {
+	config = await buildConfig(SettingsSchema.parse(settingsFrom(env as unknown as Json)));
+});
+afterEach(() => {
+	vi.restoreAllMocks();
+});
+
+// ---------------------------------------------------------------------------------------------
+
+interface Probe {
+	method: string;
+	path: string;
+	headers: Record<string, string>;
+	body?: string | ReadableStream<Uint8Array>;
+}
+
+async function send(probe: Probe, target: Target = live): Promise<Answer> {
+	const headers = new Headers(probe.headers);
+	if (!headers.has("cf-connecting-ip")) headers.set("cf-connecting-ip", randomIp());
+	return answerOf(
+		await target(
+			new Request(`http://license.test${probe.path}`, {
+				method: probe.method,
+				headers,
+				body: probe.body ?? null,
+			}),
+		),
+	);
+}
+
+async function credentials(entry: RouteEntry, user: Caller): Promise<Record<string, string>> {
+	if (entry.auth === "user") return { authorization: `Bearer ${(await user()).accessToken}` };
+	if (entry.auth === "admin") return { authorization: `Bearer ${inject("adminToken")}` };
+	return {};
+}
+
+/** A request the route accepts, with fresh state (user, license, address) every time. */
+async function goodProbe(route: string, entry: RouteEntry): Promise<Probe & { json?: Json }> {
+	const [method = "GET", pattern = "/"] = route.split(" ");
+	let made: Promise<SessionUser> | undefined;
+	const user: Caller = () => {
+		made ??= sessionUser("inventory");
+		return made;
+	};
+	const path = entry.path ? await entry.path(user) : pattern;
+	const headers = { ...(await credentials(entry, user)), "user-agent": "security-suite/1.0" };
+	if (entry.auth === "stripe") {
+		const payload = JSON.stringify({
+			id: `evt_${crypto.randomUUID().replace(/-/g, "")}`,
+			object: "event",
+			type: "security_suite.ping",
+			created: Math.floor(Date.now() / 1000),
+			data: { object: { id: "obj_security_suite" } },
+		});
+		return {
+			method,
+			path,
+			headers: {
+				...headers,
+				"content-type": "application/json",
+				"stripe-signature": await signedHeader(payload),
+			},
+			body: payload,
+		};
+	}
+	if (!entry.body) {
+		// Bodiless POSTs send no body, but clients still say what they would send.
+		return method === "GET"
+			? { method, path, headers }
+			: { method, path, headers: { ...headers, "content-type": "application/json" } };
+	}
+	const json = await entry.body(user);
+	return {
+		method,
+		path,
+		headers: { ...headers, "content-type": "application/json" },
+		body: JSON.stringify(json),
+		json,
+	};
+}
+
+function chunked(text: string): ReadableStream<Uint8Array> {
+	const bytes = new TextEncoder().encode(text);
+	let offset = 0;
+	return new ReadableStream<Uint8Array>({
+		pull(controller) {
+			if (offset >= bytes.length) return controller.close();
+			controller.enqueue(bytes.slice(offset, offset + 4096));
+			offset += 4096;
+		},
+	});
+}
+
+const served = [
+	...new Set(
+		newApp(brokenRuntime)
+			.routes.filter((r) => r.method !== "ALL")
+			.map((r) => `${r.method} ${r.path}`),
+	),
+];
+
+describe("the route inventory", () => {
+	it("lists exactly the routes the app serves", () => {
+		const missing = served.filter((r) => !(r in inventory));
+		const stale = Object.keys(inventory).filter((r) => !served.includes(r));
+		expect(missing, "routes the app serves with no entry in this file's inventory").toEqual([]);
+		expect(stale, "inventory entries for routes the app no longer serves").toEqual([]);
+	});
+});
+
+describe.each(served)("%s", (route) => {
+	const entry = inventory[route];
+	const [method = "GET"] = route.split(" ");
+	if (!entry) {
+		it("has an entry in the inventory", () => {
+			expect.fail(`add "${route}" to the inventory in test/worker/security-routes.test.ts`);
+		});
+		return;
+	}
+	const takesBody = method !== "GET";
+	const json = takesBody && entry.auth !== "stripe";
+
+	it("answers a well-formed request as documented, with the security headers", async () => {
+		const probe = await goodProbe(route, entry);
+		const res = await send(probe);
+		expect(entry.ok, `${res.status} ${res.text}`).toContain(res.status);
+		expectSafe(res, probe.path);
+	});
+
+	if (entry.auth !== "none") {
+		it("refuses a missing or wrong credential, with one error body for both", async () => {
+			const probe = await goodProbe(route, entry);
+			const { authorization: _a, "stripe-signature": _s, ...anonymous } = probe.headers;
+			const wrong =
+				entry.auth === "stripe"
+					? {
+							...anonymous,
+							"stripe-signature": await signedHeader(String(probe.body), { secret: "whsec_wrong" }),
+						}
+					: { ...anonymous, authorization: "Bearer eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl" };
+			const [status, code] =
+				entry.auth === "stripe" ? [400, "INVALID_REQUEST"] : [401, "UNAUTHORIZED"];
+			const none = await send({ ...probe, headers: anonymous });
+			const forged = await send({ ...probe, headers: wrong });
+			for (const res of [none, forged]) {
+				expectErrorBody(res, status, code);
+				expectSecurityHeaders(res, probe.path);
+			}
+			expect(withoutRequestId(none.text)).toBe(withoutRequestId(forged.text));
+		});
+	}
+
+	it("answers a method it does not serve with 405 and an Allow header", async () => {
+		const probe = await goodProbe(route, entry);
+		// Whatever body comes with it: the method is what is wrong.
+		for (const [type, body] of [
+			["application/json", undefined],
+			["text/plain", "hello"],
+			["application/json", JSON.stringify({ pad: "x".repeat(20_000) })],
+		] as const) {
+			const headers = { ...probe.headers, "content-type": type };
+			const res = await send({ method: "PATCH", path: probe.path, headers, body });
+			expectErrorBody(res, 405, "METHOD_NOT_ALLOWED");
+			expect(res.headers.get("allow"), res.text).toContain(method);
+			expectSecurityHeaders(res, probe.path);
+		}
+	});
+
+	if (takesBody) {
+		it("answers a body over its limit with 413, with and without Content-Length", async () => {
+			const probe = await goodProbe(route, entry);
+			// The webhook reads Stripe's raw bytes up to 256 KiB; every other route 16 KiB.
+			const size = entry.auth === "stripe" ? 300 * 1024 : 17 * 1024;
+			const big = JSON.stringify({ pad: "x".repeat(size) });
+			for (const body of [big, chunked(big)]) {
+				const res = await send({ ...probe, body });
+				expectErrorBody(res, 413, "PAYLOAD_TOO_LARGE");
+				expectSecurityHeaders(res, probe.path);
+			}
+		});
+	}
+
+	if (json) {
+		it("answers a body that is not JSON with 415", async () => {
+			const probe = await goodProbe(route, entry);
+			for (const [type, body] of [
+				["text/plain", probe.body ?? "{}"],
+				["application/x-www-form-urlencoded", "a=b"],
+				["multipart/form-data; boundary=x", "--x--"],
+			] as const) {
+				const res = await send({
+					...probe,
+					headers: { ...probe.headers, "content-type": type },
+					body,
+				});
+				expectErrorBody(res, 415, "UNSUPPORTED_MEDIA_TYPE");
+				expectSecurityHeaders(res, probe.path);
+			}
+		});
+
+		it("answers malformed JSON and non-object JSON with 400 INVALID_REQUEST", async () => {
+			const probe = await goodProbe(route, entry);
+			for (const body of ['{"a": ', "[]", "null", "42", '"x"', "\u00ff"]) {
+				const res = await send({ ...probe, body });
+				expectErrorBody(res, 400, "INVALID_REQUEST");
+				expectSecurityHeaders(res, probe.path);
+			}
+		});
+
+		it("answers an unknown field with 400 naming it", async () => {
+			const probe = await goodProbe(route, entry);
+			const res = await send({ ...probe, body: JSON.stringify({ ...probe.json, is_admin: true }) });
+			const body = expectErrorBody(res, 400, "INVALID_REQUEST");
+			expect(body.error.fields, res.text).toContain("is_admin");
+			expectSecurityHeaders(res, probe.path);
+		});
+
+		it("keeps __proto__ and constructor keys harmless", async () => {
+			const probe = await goodProbe(route, entry);
+			const rest = JSON.stringify(probe.json ?? {}).slice(1);
+			for (const key of ["__proto__", "constructor"]) {
+				const body = `{"${key}":{"polluted":true,"prototype":{"polluted":true}}${rest === "}" ? "" : ","}${rest}`;
+				const res = await send({ ...probe, body });
+				expectSafe(res, probe.path);
+				expect(res.status, res.text).toBe(400);
+			}
+			expect(({} as Json).polluted).toBeUndefined();
+			expect(Object.prototype).not.toHaveProperty("polluted");
+		});
+
+		if (entry.body) {
+			it("answers over-long values and wrong types with 400 naming the field, never its value", async () => {
+				const probe = await goodProbe(route, entry);
+				const good = probe.json ?? {};
+				for (const field of Object.keys(good)) {
+					const value = good[field];
+					const long = typeof value === "number" ? 10 ** 12 : `SECRET-${"A".repeat(5000)}`;
+					for (const bad of [long, { nested: "SECRET-VALUE-123" }]) {
+						const res = await send({ ...probe, body: JSON.stringify({ ...good, [field]: bad }) });
+						const body = expectErrorBody(res, 400, "INVALID_REQUEST");
+						expect(body.error.fields, res.text).toContain(field);
+						expect(res.text).not.toContain("SECRET");
+					}
+				}
+			});
+		}
+	}
+
+	it("answers 503 SERVICE_UNAVAILABLE or its usual answer when the database is down", async () => {
+		const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+		const probe = await goodProbe(route, entry);
+		const started = Date.now();
+		const res = await send(probe, databaseDown);
+		expect(Date.now() - started, "a dead database must not hang the request").toBeLessThan(8000);
+		expectSecurityHeaders(res, probe.path);
+		if (res.status >= 500) {
+			expectErrorBody(res, 503, "SERVICE_UNAVAILABLE");
+			expect(res.text).not.toMatch(/127\.0\.0\.1|:9\b/);
+		} else {
+			expect(entry.ok, res.text).toContain(res.status);
+		}
+		logged.mockRestore();
+	});
+
+	it("turns an unexpected exception into a generic 500 with the headers and a request id", async () => {
+		const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+		const probe = await goodProbe(route, entry);
+		const res = await send(probe, broken);
+		expectSecurityHeaders(res, probe.path);
+		expect(res.text).not.toContain(SECRET_IN_ERROR);
+		expectNoLeak(res);
+		if (res.status >= 500) {
+			const body = expectErrorBody(res);
+			// healthz answers its own 503 for any database failure; everything else is a bug: 500.
+			const expected =
+				route === "GET /healthz"
+					? { code: "SERVICE_UNAVAILABLE", status: 503 }
+					: { code: "INTERNAL_ERROR", status: 500 };
+			expect({ code: body.error.code, status: res.status }, res.text).toEqual(expected);
+			if (expected.status === 500) {
+				expect(body.error.message).toBe("Something went wrong on our side.");
+				// The operator's log has the detail, under the same request id.
+				expect(String(logged.mock.calls.at(-1)?.[0])).toContain(body.error.request_id);
+			}
+		} else {
+			expect(entry.ok, res.text).toContain(res.status);
+		}
+		logged.mockRestore();
+	});
+});
+
+describe("paths and methods no route serves", () => {
+	it("answer 404 NOT_FOUND in the error shape, with the headers, whatever the method", async () => {
+		for (const [method, path] of [
+			["GET", "/nope"],
+			["POST", "/api/v1/licenses/nope"],
+			["DELETE", "/api/v1/nope/../../etc/passwd"],
+			["GET", "/%2e%2e/%2e%2e/etc/passwd"],
+			["OPTIONS", "/api/v1/unknown"],
+		] as const) {
+			const res = await send({ method, path, headers: {} });
+			expectErrorBody(res, 404, "NOT_FOUND");
+			expectSecurityHeaders(res, path);
+		}
+	});
+
+	it("answer HEAD and OPTIONS on a served path with no 5xx and the headers", async () => {
+		for (const method of ["HEAD", "OPTIONS"]) {
+			const res = await send({ method, path: "/healthz", headers: {} });
+			expect(res.status).toBeLessThan(500);
+			expectSecurityHeaders(res, "/healthz");
+		}
+	});
+});
