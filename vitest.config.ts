@@ -18,6 +18,16 @@ export default defineConfig({
 				},
 			},
 			{
+				// The Node entry over real HTTP on a pooled Postgres: races, faults (test/node/*).
+				test: {
+					name: "node",
+					include: ["test/node/**/*.test.ts"],
+					environment: "node",
+					testTimeout: 60_000,
+					hookTimeout: 60_000,
+				},
+			},
+			{
 				// The CLI as a real process (the esbuild bundle) against the real Node server.
 				test: {
 					name: "cli",
