@@ -52,6 +52,17 @@ export default defineConfig({
 				},
 			},
 			{
+				// The Node entry (src/server.ts) as a real server on a loopback port: addresses, limits,
+				// retention, races and faults over real HTTP on a pooled Postgres.
+				test: {
+					name: "node",
+					include: ["test/node/**/*.test.ts"],
+					environment: "node",
+					testTimeout: 60_000,
+					hookTimeout: 60_000,
+				},
+			},
+			{
 				// The CLI as a real process (the esbuild bundle) against the real Node server.
 				test: {
 					name: "cli",
@@ -60,15 +71,6 @@ export default defineConfig({
 					globalSetup: ["test/cli/build.setup.ts"],
 					testTimeout: 30_000,
 					hookTimeout: 60_000,
-				},
-			},
-			{
-				// The Node entry (src/server.ts) as a real server on a loopback port.
-				test: {
-					name: "node",
-					include: ["test/node/**/*.test.ts"],
-					environment: "node",
-					testTimeout: 30_000,
 				},
 			},
 			{

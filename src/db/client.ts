@@ -27,6 +27,12 @@ export function createSql(url: string, opts: SqlOptions): postgres.Sql {
 		fetch_types: false,
 		connect_timeout: opts.connectTimeout ?? 5,
 		idle_timeout: 30,
+		// postgres.js waits before reconnecting with a backoff that grows to 20 s (3^n / 100 s)
+		// and keeps the pool's queued queries waiting meanwhile: after an outage requests hung
+		// for 15 s and more, and service came back up to 20 s after Postgres did
+		// (test/node/faults.test.ts). Retrying at most every half second keeps answers (503
+		// during the outage) and recovery bounded; a refused connect costs next to nothing.
+		backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 0.5),
 		// Our own statement timeout so a stuck query turns into a 503, not a hung request.
 		...(opts.serverTimeouts === false
 			? {}

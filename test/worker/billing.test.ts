@@ -158,6 +158,24 @@ describe("POST /api/v1/billing/checkout", () => {
 		});
 		expect(ok.status, ok.text).toBe(200);
 	});
+	it("rides out one Stripe failure: the SDK's retry reuses the attempt's idempotency key, so one session is made", async () => {
+		const user = await createUser();
+		await failStripe("POST", "/v1/checkout/sessions", 1);
+		const res = await call<{ session_id: string }>("/api/v1/billing/checkout", {
+			json: { plan: "starter", interval: "month" },
+			headers: asUser(user),
+		});
+		expect(res.status, res.text).toBe(200);
+		const attempts = (await stripeRequests(user.id)).filter(
+			(r) => r.path === "/v1/checkout/sessions",
+		);
+		// The failed try and its retry, under one key; the session id answered is the retry's.
+		expect(attempts.slice(-2).map((r) => r.idempotencyKey)).toEqual([
+			attempts.at(-1)?.idempotencyKey,
+			attempts.at(-1)?.idempotencyKey,
+		]);
+		expect(attempts.at(-1)?.idempotencyKey).toMatch(/^checkout-/);
+	});
 });
 
 describe("POST /api/v1/billing/portal", () => {
