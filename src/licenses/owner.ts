@@ -36,6 +36,17 @@ export async function listOwnedLicenses(db: Queryable, userId: string): Promise<
 		.orderBy(asc(licenses.createdAt), asc(licenses.id));
 }
 
+/** Activations still holding a seat on any of `owned`. */
+function liveActivationsOf(owned: readonly LicenseRow[]) {
+	return and(
+		inArray(
+			activations.licenseId,
+			owned.map((l) => l.id),
+		),
+		isNull(activations.deactivatedAt),
+	);
+}
+
 export type OwnerService = ReturnType<typeof ownerService>;
 
 export function ownerService(deps: {
@@ -54,15 +65,7 @@ export function ownerService(deps: {
 			const acts = await db
 				.select()
 				.from(activations)
-				.where(
-					and(
-						inArray(
-							activations.licenseId,
-							owned.map((l) => l.id),
-						),
-						isNull(activations.deactivatedAt),
-					),
-				)
+				.where(liveActivationsOf(owned))
 				.orderBy(asc(activations.createdAt));
 			return owned.map((l) => ({
 				...licenseView(l),
@@ -145,15 +148,7 @@ export function ownerService(deps: {
 					here: sql<boolean>`bool_or(${activations.hardwareId} = ${input.hardware_id})`,
 				})
 				.from(activations)
-				.where(
-					and(
-						inArray(
-							activations.licenseId,
-							owned.map((l) => l.id),
-						),
-						isNull(activations.deactivatedAt),
-					),
-				)
+				.where(liveActivationsOf(owned))
 				.groupBy(activations.licenseId);
 			const now = new Date();
 			const score = (l: LicenseRow): number => {
