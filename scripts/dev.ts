@@ -18,7 +18,8 @@ const { secrets } = await devSecrets(dataDir);
 const url = new URL(database.url);
 if (!url.password) url.password = "postgres"; // wrangler's Hyperdrive insists on one
 
-// wrangler reads secrets for local runs from .dev.vars (gitignored).
+// wrangler reads secrets for local runs from .dev.vars (gitignored). Single quotes: dotenv takes
+// them literally, so a JWK's JSON quotes reach the Worker unescaped.
 const vars = {
 	...secrets,
 	...(process.env.ADMIN_TOKEN ? { ADMIN_TOKEN: process.env.ADMIN_TOKEN } : {}),
@@ -26,7 +27,7 @@ const vars = {
 await writeFile(
 	".dev.vars",
 	Object.entries(vars)
-		.map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+		.map(([k, v]) => `${k}='${v}'`)
 		.join("\n"),
 	{ mode: 0o600 },
 );
