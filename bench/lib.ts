@@ -5,6 +5,7 @@ import { writeFile } from "node:fs/promises";
 import postgres from "postgres";
 import {
 	generateLicenseKey,
+	generateSigningKeyPair,
 	hashLicenseKey,
 	importKeyPepper,
 	licenseKeyLast4,
@@ -21,6 +22,20 @@ export const SERVER_URL =
 	process.env.BENCH_DATABASE_URL ??
 	process.env.TEST_DATABASE_URL ??
 	"postgres://postgres@127.0.0.1:5432/postgres";
+
+/** Fresh secrets for a benchmark's server: a new signing key, pepper and JWT secret each run. */
+export async function benchSecrets(): Promise<{
+	LICENSE_SIGNING_KEY: string;
+	LICENSE_KEY_PEPPER: string;
+	JWT_SECRET: string;
+}> {
+	const pair = await generateSigningKeyPair();
+	return {
+		LICENSE_SIGNING_KEY: JSON.stringify(pair.privateJwk),
+		LICENSE_KEY_PEPPER: randomBytes(32).toString("base64url"),
+		JWT_SECRET: randomBytes(32).toString("base64url"),
+	};
+}
 
 /** A database of its own for one benchmark, migrated by whoever starts the server on it. */
 export async function freshDatabase(): Promise<{ url: string; drop(): Promise<void> }> {

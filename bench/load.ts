@@ -13,22 +13,18 @@
  *
  *   npm run test:load        # BENCH_DATABASE_URL / TEST_DATABASE_URL, else 127.0.0.1:5432
  */
-import { randomBytes } from "node:crypto";
-import { generateSigningKeyPair } from "../src/license/index";
-import { freshDatabase, seedLicenses } from "./lib";
+import { benchSecrets, freshDatabase, seedLicenses } from "./lib";
 import { closeAgents, ms, printTable, runStream, startProbeServer, summarize } from "./open-loop";
 
 const RATE = Number(process.env.LOAD_RATE ?? 300);
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 60);
 
 const db = await freshDatabase();
-const pepper = randomBytes(32).toString("base64url");
-const pair = await generateSigningKeyPair();
+const secrets = await benchSecrets();
+const pepper = secrets.LICENSE_KEY_PEPPER;
 const server = await startProbeServer({
 	DATABASE_URL: db.url,
-	LICENSE_SIGNING_KEY: JSON.stringify(pair.privateJwk),
-	LICENSE_KEY_PEPPER: pepper,
-	JWT_SECRET: randomBytes(32).toString("base64url"),
+	...secrets,
 	PROBE_MS: "60000",
 });
 let ok = false;

@@ -6,7 +6,6 @@
  *
  *   npx tsx bench/passwords.ts        (DATABASE_URL / TEST_DATABASE_URL, else embedded PGlite)
  */
-import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
@@ -19,16 +18,9 @@ import { buildConfig } from "../src/config";
 import { users } from "../src/db/schema";
 import { SettingsSchema } from "../src/env";
 import { newId } from "../src/ids";
-import { generateSigningKeyPair } from "../src/license/index";
 import { argon2idNative } from "../src/node/argon2";
 import { openDatabase } from "../src/node/database";
-
-export interface BenchRow {
-	name: string;
-	value: string;
-	target?: string;
-	ok?: boolean;
-}
+import { type BenchRow, benchSecrets } from "./lib";
 
 const WASM_PATH = fileURLToPath(
 	new URL("../node_modules/argon2-wasm-edge/wasm/argon2.wasm", import.meta.url),
@@ -141,12 +133,9 @@ async function loginGap(n: number): Promise<{ unknown: number; wrong: number }> 
 	const url = process.env.DATABASE_URL || process.env.TEST_DATABASE_URL || undefined;
 	const database = await openDatabase({ url, dataDir: null, max: 4 });
 	try {
-		const pair = await generateSigningKeyPair();
 		const settings = SettingsSchema.parse({
 			PUBLIC_URL: "http://127.0.0.1:8787",
-			LICENSE_SIGNING_KEY: JSON.stringify(pair.privateJwk),
-			LICENSE_KEY_PEPPER: randomBytes(32).toString("base64url"),
-			JWT_SECRET: randomBytes(32).toString("base64url"),
+			...(await benchSecrets()),
 		});
 		const config = await buildConfig(settings);
 		const passwords = passwordHasher(argon2idNative);

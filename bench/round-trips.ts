@@ -6,19 +6,17 @@
  *
  *   npx tsx bench/round-trips.ts
  */
-import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import { passwordHasher } from "../src/accounts/password";
 import { newApp } from "../src/app";
 import { buildConfig } from "../src/config";
 import { createDb } from "../src/db/client";
 import { SettingsSchema } from "../src/env";
-import { generateSigningKeyPair } from "../src/license/index";
 import { argon2idNative } from "../src/node/argon2";
 import { migrateDatabase } from "../src/node/database";
 import { nodeCrypto } from "../src/node/native-crypto";
 import { memoryRateLimiter } from "../src/ratelimit/limiter";
-import { type BenchRow, freshDatabase, seedLicenses } from "./lib";
+import { type BenchRow, benchSecrets, freshDatabase, seedLicenses } from "./lib";
 
 export async function runRoundTripBench(
 	n = 200,
@@ -36,13 +34,11 @@ export async function runRoundTripBench(
 	try {
 		const db = createDb(sql);
 		await migrateDatabase(db);
-		const pepper = randomBytes(32).toString("base64url");
-		const pair = await generateSigningKeyPair();
+		const secrets = await benchSecrets();
+		const pepper = secrets.LICENSE_KEY_PEPPER;
 		const settings = SettingsSchema.parse({
 			PUBLIC_URL: "http://bench.test",
-			LICENSE_SIGNING_KEY: JSON.stringify(pair.privateJwk),
-			LICENSE_KEY_PEPPER: pepper,
-			JWT_SECRET: randomBytes(32).toString("base64url"),
+			...secrets,
 		});
 		const config = await buildConfig(settings, nodeCrypto);
 		const limiter = memoryRateLimiter();

@@ -11,8 +11,8 @@
  */
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
-import { generateLicenseKey, generateSigningKeyPair } from "../src/license/index";
-import { freshDatabase, seedLicenses } from "./lib";
+import { generateLicenseKey } from "../src/license/index";
+import { benchSecrets, freshDatabase, seedLicenses } from "./lib";
 import {
 	closeAgents,
 	ms,
@@ -29,13 +29,11 @@ const ACTIVATE_RATE = 4; // activate then deactivate: 8 writes/s
 const LOGIN_RATE = 2;
 
 const db = await freshDatabase();
-const pepper = randomBytes(32).toString("base64url");
-const pair = await generateSigningKeyPair();
+const secrets = await benchSecrets();
+const pepper = secrets.LICENSE_KEY_PEPPER;
 const server = await startProbeServer({
 	DATABASE_URL: db.url,
-	LICENSE_SIGNING_KEY: JSON.stringify(pair.privateJwk),
-	LICENSE_KEY_PEPPER: pepper,
-	JWT_SECRET: randomBytes(32).toString("base64url"),
+	...secrets,
 	PROBE_MS: "10000",
 });
 const probe = postgres(db.url, { max: 1, onnotice: () => {} });

@@ -3,10 +3,16 @@
  * doing one pooled `select 1`; both driven by wrk over loopback, one after the other.
  */
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
-import { generateSigningKeyPair } from "../src/license/index";
-import { type BenchRow, fmt, freshDatabase, seedLicenses, wrk, wrkPostScript } from "./lib";
+import {
+	type BenchRow,
+	benchSecrets,
+	fmt,
+	freshDatabase,
+	seedLicenses,
+	wrk,
+	wrkPostScript,
+} from "./lib";
 
 export interface ValidateFigures {
 	rows: BenchRow[];
@@ -18,15 +24,13 @@ export async function runValidateNodeBench(
 ): Promise<ValidateFigures> {
 	const seconds = opts.seconds ?? 10;
 	const db = await freshDatabase();
-	const pepper = randomBytes(32).toString("base64url");
-	const pair = await generateSigningKeyPair();
+	const secrets = await benchSecrets();
+	const pepper = secrets.LICENSE_KEY_PEPPER;
 	const child = spawn(process.execPath, ["--import", "tsx", "bench/serve-node.ts"], {
 		env: {
 			...process.env,
 			DATABASE_URL: db.url,
-			LICENSE_SIGNING_KEY: JSON.stringify(pair.privateJwk),
-			LICENSE_KEY_PEPPER: pepper,
-			JWT_SECRET: randomBytes(32).toString("base64url"),
+			...secrets,
 			PUBLIC_URL: "http://127.0.0.1",
 			NODE_ENV: "production",
 		},

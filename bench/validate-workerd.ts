@@ -6,17 +6,16 @@
  * Served by Miniflare's workerd directly (no wrangler dev proxy in the path); load from wrk.
  */
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { createDb, createSql } from "../src/db/client";
-import { generateSigningKeyPair } from "../src/license/index";
 import { migrateDatabase } from "../src/node/database";
 import {
 	type BenchRow,
+	benchSecrets,
 	fmt,
 	freshDatabase,
 	hasCommand,
@@ -51,15 +50,13 @@ export async function runValidateWorkerdBench(
 	await sql.end();
 	const bouncer = await startPgbouncer(dir, db.url);
 	const viaBouncer = bouncer.url;
-	const pepper = randomBytes(32).toString("base64url");
-	const pair = await generateSigningKeyPair();
+	const secrets = await benchSecrets();
+	const pepper = secrets.LICENSE_KEY_PEPPER;
 	const app = await workerFromBundle(
 		dir,
 		{
 			PUBLIC_URL: "http://127.0.0.1",
-			LICENSE_SIGNING_KEY: JSON.stringify(pair.privateJwk),
-			LICENSE_KEY_PEPPER: pepper,
-			JWT_SECRET: randomBytes(32).toString("base64url"),
+			...secrets,
 		},
 		viaBouncer,
 	);
