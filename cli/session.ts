@@ -3,6 +3,8 @@
  * refresh token (90 days). Offline, the session still counts as logged in for 7 days after
  * the last time the server confirmed it, so `whoami` works on a plane.
  */
+
+import type { SessionView } from "../src/accounts/sessions";
 import { ApiFailure, apiRequest, failureToCliError } from "./api";
 import { CliError, EXIT_USAGE } from "./errors";
 import { type HomePaths, isObject, readJsonFile, removeFile, writeJsonFile } from "./store";
@@ -11,15 +13,8 @@ export const SESSION_OFFLINE_GRACE_S = 7 * 24 * 3600;
 /** `whoami` warns when the session ends sooner than this. */
 export const SESSION_WARNING_S = 7 * 24 * 3600;
 
-/** The Session body of SPEC §3.2. */
-export interface SessionBody {
-	token_type: "Bearer";
-	access_token: string;
-	expires_in: number;
-	refresh_token: string;
-	refresh_expires_in: number;
-	user: { id: string; email: string };
-}
+/** The Session body of SPEC §3.2: the server's own type (erased from the bundle). */
+export type SessionBody = SessionView;
 
 export interface StoredCredentials {
 	version: 1;

@@ -39,9 +39,13 @@ export interface Services {
  */
 export interface Runtime {
 	/** Config and database for this request; throws ApiError("MISCONFIGURED") on bad settings. */
-	resolve(
-		c: Context<AppEnv>,
-	): Promise<{ config: Config; db: Database; cachedDb?: Database; limiter: RateLimiter }>;
+	resolve(c: Context<AppEnv>): Promise<{
+		config: Config;
+		db: Database;
+		/** Builds the cached-read client on first use; without it, `db` serves those reads too. */
+		cachedDb?: () => Database;
+		limiter: RateLimiter;
+	}>;
 	/** The caller's address from the platform (CF-Connecting-IP / socket), never X-Forwarded-For. */
 	clientIp(c: Context<AppEnv>): string | null;
 	/** Work that may finish after the response (waitUntil on Workers). */
@@ -52,7 +56,7 @@ export interface Runtime {
 
 export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> {
 	return async (c, next) => {
-		const { config, db, cachedDb = db, limiter } = await runtime.resolve(c);
+		const { config, db, cachedDb: makeCachedDb, limiter } = await runtime.resolve(c);
 		const meta: RequestMeta = {
 			ip: runtime.clientIp(c),
 			userAgent: c.req.header("user-agent") ?? null,
@@ -69,6 +73,7 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 				}),
 			);
 		// Domain services are built on first use: a validate needs one of them, not all five.
+		let cachedDb: Database | undefined;
 		let licenses: LicenseService | undefined;
 		let mailer: Mailer | undefined;
 		let accounts: AccountService | undefined;
@@ -77,7 +82,10 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 		c.set("services", {
 			config,
 			db,
-			cachedDb,
+			get cachedDb() {
+				cachedDb ??= makeCachedDb?.() ?? db;
+				return cachedDb;
+			},
 			meta,
 			defer,
 			limiter,

@@ -52,7 +52,7 @@ const runtime: Runtime = {
 		const r = await resolveEnv(c.env);
 		if (!r) throw apiError("MISCONFIGURED");
 		// Per request: postgres.js sockets cannot be shared across requests in workerd.
-		// postgres.js connects on first query, so the cached client costs nothing unless used.
+		// The cached-read client is only built when a route asks for it (the dashboard).
 		const client = (url: string) =>
 			createDb(createSql(url, { max: 5, connectTimeout: 5, serverTimeouts: false }));
 		const limiter = durableObjectRateLimiter(
@@ -61,7 +61,7 @@ const runtime: Runtime = {
 		return {
 			config: r.config,
 			db: client(r.env.HYPERDRIVE_FRESH.connectionString),
-			cachedDb: client(r.env.HYPERDRIVE.connectionString),
+			cachedDb: () => client(r.env.HYPERDRIVE.connectionString),
 			limiter,
 		};
 	},

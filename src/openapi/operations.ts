@@ -196,6 +196,22 @@ const licenseObject = z.object({ license: License });
  * Keyed by `METHOD /path` as OpenAPI spells it. A route the app serves without an entry here,
  * or an entry for a route it does not serve, fails test/unit/openapi.test.ts.
  */
+/** What activate and activate-mine answer: they share the activation path. */
+const activation: Pick<OperationDoc, "responses" | "errors"> = {
+	responses: {
+		200: ok("This machine was already active.", ActivateResponse),
+		201: ok("Activated.", ActivateResponse),
+	},
+	errors: [
+		"LICENSE_NOT_FOUND",
+		"ACTIVATION_LIMIT_REACHED",
+		"EXPIRED",
+		"SUSPENDED",
+		"REVOKED",
+		"PAST_DUE",
+	],
+};
+
 export const operations: Record<string, OperationDoc> = {
 	"GET /healthz": {
 		summary: "Liveness and database check",
@@ -315,18 +331,7 @@ export const operations: Record<string, OperationDoc> = {
 		description:
 			"Idempotent per machine. Never more activations than the limit, under any concurrency. An unusable license answers 403 with its validation code.",
 		tag: "Licenses",
-		responses: {
-			200: ok("This machine was already active.", ActivateResponse),
-			201: ok("Activated.", ActivateResponse),
-		},
-		errors: [
-			"LICENSE_NOT_FOUND",
-			"ACTIVATION_LIMIT_REACHED",
-			"EXPIRED",
-			"SUSPENDED",
-			"REVOKED",
-			"PAST_DUE",
-		],
+		...activation,
 	},
 	"POST /api/v1/licenses/deactivate": {
 		summary: "Free this machine's seat",
@@ -342,18 +347,7 @@ export const operations: Record<string, OperationDoc> = {
 	"POST /api/v1/licenses/activate-mine": {
 		summary: "Activate this machine with the caller's best license",
 		tag: "Licenses",
-		responses: {
-			200: ok("This machine was already active.", ActivateResponse),
-			201: ok("Activated.", ActivateResponse),
-		},
-		errors: [
-			"LICENSE_NOT_FOUND",
-			"ACTIVATION_LIMIT_REACHED",
-			"EXPIRED",
-			"SUSPENDED",
-			"REVOKED",
-			"PAST_DUE",
-		],
+		...activation,
 	},
 	"POST /api/v1/licenses/{id}/keys": {
 		summary: "Issue a new key (the old one stops working)",
