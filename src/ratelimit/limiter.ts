@@ -3,6 +3,7 @@
  * counter for every edge location), an in-process sliding log on Node.
  */
 import type { Context, MiddlewareHandler } from "hono";
+import ipaddr from "ipaddr.js";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { documented } from "../openapi/tags";
@@ -26,6 +27,21 @@ export const RATE_LIMITS = {
 	activate: { limit: 10, windowSeconds: 3600 },
 } as const;
 export type RateLimitRule = keyof typeof RATE_LIMITS;
+
+/**
+ * The bucket a client address counts in. An IPv6 client usually holds a whole /64 (one
+ * customer's subnet, handed out by every ISP and cloud), so counting per full address would
+ * give an attacker 2^64 fresh login buckets; the /64 is what identifies the client. IPv4, and
+ * IPv4 written as IPv6 (`::ffff:203.0.113.7`, as Node's dual-stack sockets report it), count
+ * per address. Anything unparseable counts as itself.
+ */
+export function addressBucket(ip: string): string {
+	if (!ipaddr.isValid(ip)) return ip;
+	const parsed = ipaddr.process(ip); // unwraps IPv4-mapped IPv6
+	if (parsed.kind() === "ipv4") return parsed.toString();
+	const parts = (parsed as ipaddr.IPv6).parts.slice(0, 4);
+	return `${parts.map((p) => p.toString(16)).join(":")}::/64`;
+}
 
 /** Sliding log: exact for small limits; shared by the Durable Object and the Node limiter. */
 export function slideWindow(

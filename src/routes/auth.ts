@@ -4,7 +4,7 @@ import { OAUTH_PROVIDERS } from "../accounts/oauth";
 import type { AppEnv } from "../env";
 import { requireUser } from "../middleware/auth";
 import { validate } from "../middleware/validate";
-import { rateLimit } from "../ratelimit/limiter";
+import { addressBucket, rateLimit } from "../ratelimit/limiter";
 import { email } from "./schemas";
 
 /** 8–128 characters, any Unicode, compared exactly as sent (no trimming or normalisation). */
@@ -31,8 +31,10 @@ const OAuthCallbackBody = z.strictObject({
  * Limits count every attempt from an address, malformed ones included. Callers without a
  * platform address (no CF-Connecting-IP, a Unix socket) share one bucket: fail closed, not open.
  */
-const perIp = (c: { get(k: "services"): { meta: { ip: string | null } } }) =>
-	c.get("services").meta.ip ?? "unknown";
+const perIp = (c: { get(k: "services"): { meta: { ip: string | null } } }) => {
+	const ip = c.get("services").meta.ip;
+	return ip === null ? "unknown" : addressBucket(ip);
+};
 
 /** SPEC §3.2. Mounted at /api/v1/auth; signup and login also at the seed's /auth. */
 export const authRoutes = new Hono<AppEnv>()

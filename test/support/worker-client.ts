@@ -67,9 +67,15 @@ export async function createLicense(
 }
 
 /** A fresh documentation-range address, so per-IP limits (login 5/min, signup 3/min) never bite across tests. */
+/**
+ * A client address no other test uses: a unique-local IPv6 address with 56 random bits in its
+ * /64, the rate-limit bucket, so per-address limits of one test never see another's calls. (A
+ * random IPv4 from a /16 collided now and then across the suite's hundreds of calls.)
+ */
 export function randomIp(): string {
-	const [a = 0, b = 0] = crypto.getRandomValues(new Uint8Array(2));
-	return `198.18.${a}.${b}`;
+	const [a = 0, b = 0, c = 0, d = 0] = crypto.getRandomValues(new Uint16Array(4));
+	const hex = (n: number) => n.toString(16);
+	return `fd${hex(a & 0xff).padStart(2, "0")}:${hex(b)}:${hex(c)}:${hex(d)}::7`;
 }
 
 export function randomEmail(label = "user"): string {

@@ -66,6 +66,21 @@ describe("the login limit (5 per minute per address)", () => {
 		expect((await call("/api/v1/auth/login", { json: badLogin, ip: randomIp() })).status).toBe(400);
 	});
 
+	it("counts every address of one IPv6 /64 as one client, and the next /64 as another", async () => {
+		// randomIp() is `<a /64 of its own>::7`; vary the other 64 bits.
+		const prefix = randomIp().replace(/::7$/, "");
+		const statuses: number[] = [];
+		for (let i = 1; i <= 6; i++) {
+			const ip = `${prefix}:${i.toString(16)}:0:0:${(i * 4099).toString(16)}`;
+			statuses.push((await call("/api/v1/auth/login", { json: badLogin, ip })).status);
+		}
+		expect(statuses).toEqual([400, 400, 400, 400, 400, 429]);
+		const groups = prefix.split(":");
+		groups[3] = (Number.parseInt(groups[3] ?? "0", 16) ^ 1).toString(16);
+		const neighbour = `${groups.join(":")}::7`;
+		expect((await call("/api/v1/auth/login", { json: badLogin, ip: neighbour })).status).toBe(400);
+	});
+
 	it("counts the unprefixed /auth/login and OAuth sign-in against the same budget", async () => {
 		const ip = randomIp();
 		const statuses: number[] = [];
