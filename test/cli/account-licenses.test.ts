@@ -4,7 +4,8 @@
  * webhooks signed and delivered to /webhooks/stripe as Stripe would). Each test gets its own
  * server process on the run's database, so rate limits start empty.
  */
-import { stat } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { hashHardwareId } from "../../cli/fingerprint";
@@ -268,6 +269,46 @@ describe("rate limits on validate", () => {
 			"background",
 			...Array(3).fill("skipped"),
 		]);
+		let refreshed = token;
+		for (let i = 0; i < 50 && refreshed === token; i++) {
+			await new Promise((ok) => setTimeout(ok, 100));
+			refreshed = String((await readLicenseJson(h)).token);
+		}
+		expect(refreshed).not.toBe(token);
+		expect((await auditCount("license_validate", id)) - before).toBe(1);
+	});
+
+	it("is not blocked for good by a lock its holder left behind when it died", async () => {
+		const server = await serverWith({});
+		const { home: h, id } = await activatedWithKey(server);
+		const before = await auditCount("license_validate", id);
+		const dead = spawnSync(process.execPath, ["-e", "0"]).pid;
+		await writeFile(join(h, "refresh.json.lock"), String(dead));
+		const r = await runCli(["license", "status", "--json"], {
+			home: h,
+			apiUrl: server.url,
+			faketime: "+25h",
+		});
+		expect(r.json.revalidation, show(r)).toBe("background");
+		for (let i = 0; i < 50 && (await auditCount("license_validate", id)) === before; i++) {
+			await new Promise((ok) => setTimeout(ok, 100));
+		}
+		expect((await auditCount("license_validate", id)) - before).toBe(1);
+	});
+
+	it("starts one background refresh when several copies of the tool start at once", async () => {
+		const server = await serverWith({});
+		const { home: h, id } = await activatedWithKey(server);
+		const before = await auditCount("license_validate", id);
+		const token = String((await readLicenseJson(h)).token);
+		const starts = await Promise.all(
+			Array.from({ length: 6 }, () =>
+				runCli(["license", "status", "--json"], { home: h, apiUrl: server.url, faketime: "+25h" }),
+			),
+		);
+		expect(starts.map((r) => r.code)).toEqual(Array(6).fill(0));
+		expect(starts.filter((r) => r.json.revalidation === "background")).toHaveLength(1);
+		expect(starts.filter((r) => r.json.revalidation === "skipped")).toHaveLength(5);
 		let refreshed = token;
 		for (let i = 0; i < 50 && refreshed === token; i++) {
 			await new Promise((ok) => setTimeout(ok, 100));
