@@ -1,7 +1,12 @@
 /**
- * Builds the CLI package: cli/dist/coditect.cjs (the `coditect` bin) and cli/dist/lib.mjs
+ * Builds the CLI package: cli/dist/cli.cjs (the command line) and cli/dist/lib.mjs
  * (`checkLicense`, ESM), each one self-contained minified file with its dependencies (citty, open)
- * inside, so installing the package runs no scripts and fetches nothing else.
+ * inside, so installing the package runs no scripts and fetches nothing else. The `coditect`
+ * bin, cli/dist/coditect.cjs, is a two-line loader: it turns on Node's on-disk compile cache
+ * (module.enableCompileCache, Node ≥ 22.1), then loads cli.cjs, so each start reuses V8's
+ * compiled code for the bundle instead of compiling ~80 KB again: ~2.5 ms (a tenth of
+ * `license status`) measured with hyperfine. The cache cannot cover the file that enables it,
+ * hence the loader; cli.cjs alone still runs (it is the single-file release download).
  *
  * One file, not code-split chunks: esbuild turns each `import()` of a bundled module into a
  * lazily run function, so commands, citty and `open` are parsed (cheaply, V8 pre-parses)
@@ -46,6 +51,13 @@ const lazyBuiltins: Plugin = {
 	},
 };
 
+/** The bin. A cache that cannot be written (read-only temp dir) is skipped by Node itself. */
+const BIN_LOADER = `#!/usr/bin/env node
+"use strict";
+require("node:module").enableCompileCache?.();
+require("./cli.cjs");
+`;
+
 /** dist/lib.d.ts: cli/lib-types.ts (declarations only) plus the one function. */
 async function libTypes(): Promise<string> {
 	const types = await readFile(resolve(root, "cli/lib-types.ts"), "utf8");
@@ -76,9 +88,10 @@ export async function buildCli(opts: { quiet?: boolean } = {}): Promise<void> {
 			plugins: [lazyBuiltins],
 			logOverride: { "empty-import-meta": "silent" },
 			entryPoints: ["cli/index.ts"],
-			outfile: "cli/dist/coditect.cjs",
+			outfile: "cli/dist/cli.cjs",
 			banner: { js: "#!/usr/bin/env node" },
 		}),
+		writeFile(resolve(CLI_DIST, "coditect.cjs"), BIN_LOADER),
 		build({
 			...common,
 			format: "esm",
@@ -89,6 +102,7 @@ export async function buildCli(opts: { quiet?: boolean } = {}): Promise<void> {
 		libTypes().then((types) => writeFile(resolve(CLI_DIST, "lib.d.ts"), types)),
 	]);
 	await chmod(resolve(CLI_DIST, "coditect.cjs"), 0o755);
+	await chmod(resolve(CLI_DIST, "cli.cjs"), 0o755);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {

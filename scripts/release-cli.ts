@@ -27,9 +27,14 @@ export async function releaseCli(): Promise<{ files: string[]; sums: string }> {
 	const tarball = packed[0]?.filename;
 	if (!tarball) throw new Error("npm pack produced no tarball");
 	const files = [resolve(RELEASE_DIR, basename(tarball))];
-	for (const name of ["coditect.cjs", "lib.mjs"]) {
+	// Single-file downloads beside the tarball: the bundle itself (`node coditect.cjs …`;
+	// the package's bin adds only the compile-cache loader) and the library.
+	for (const [from, name] of [
+		["cli.cjs", "coditect.cjs"],
+		["lib.mjs", "lib.mjs"],
+	] as const) {
 		const target = resolve(RELEASE_DIR, name);
-		await copyFile(resolve(cliDir, "dist", name), target);
+		await copyFile(resolve(cliDir, "dist", from), target);
 		files.push(target);
 	}
 	const lines: string[] = [];

@@ -148,10 +148,18 @@ describe("the package", () => {
 						CODITECT_HOME: home,
 						CODITECT_API_URL: server.url,
 						CODITECT_HARDWARE_ID: "lib-machine",
+						TMPDIR: t.home,
 					},
 				}),
 			) as Record<string, unknown>;
 			expect(status).toMatchObject({ licensed: true, code: "VALID" });
+			// The bin's loader keeps V8's compiled bundle in the temp dir for the next start.
+			expect(existsSync(join(t.home, "node-compile-cache"))).toBe(true);
+			// The single-file download runs on its own.
+			const standalone = files.find((f) => f.endsWith("coditect.cjs")) ?? "";
+			expect(
+				execFileSync(process.execPath, [standalone, "--version"], { encoding: "utf8" }).trim(),
+			).toBe(VERSION);
 			const installed = join(t.home, "lib", "node_modules", "coditect", "dist", "lib.mjs");
 			const lib = (await import(pathToFileURL(installed).href)) as typeof import("../../cli/lib");
 			await expect(lib.checkLicense({ home, apiUrl: server.url })).resolves.toMatchObject({
