@@ -3,7 +3,7 @@
  * tokens, logout, OAuth sign-in and operator invites. No Hono types: routes pass validated
  * input and turn results (or ApiErrors) into JSON.
  */
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { and, eq, gte, isNull, sql } from "drizzle-orm";
 import { type RequestMeta, recordAudit } from "../audit/log";
 import type { Config } from "../config";
 import type { Database, Queryable } from "../db/client";
@@ -33,6 +33,8 @@ import {
 
 export const VERIFICATION_TTL_MINUTES = 15;
 export const VERIFICATION_MAX_ATTEMPTS = 5;
+/** Signup codes kept per address: the newest ones; older ones are deleted. */
+export const MAX_PENDING_CODES = 3;
 export const LOCKOUT_THRESHOLD = 5;
 export const LOCKOUT_MINUTES = 15;
 
@@ -107,30 +109,30 @@ export function accountService(deps: AccountServiceDeps) {
 					});
 					return true;
 				}
-				// A repeated signup replaces the pending code (and password): the latest mail wins.
-				const expiresAt = sql`now() + make_interval(mins => ${VERIFICATION_TTL_MINUTES})`;
-				await tx
-					.insert(verificationCodes)
-					.values({
-						email,
-						purpose: "signup",
-						codeHash: hashed,
-						attempts: 0,
-						expiresAt,
-						passwordHash,
-						inviteCodeHash: inviteHash,
-					})
-					.onConflictDoUpdate({
-						target: [verificationCodes.email, verificationCodes.purpose],
-						set: {
-							codeHash: hashed,
-							attempts: 0,
-							expiresAt,
-							passwordHash,
-							inviteCodeHash: inviteHash,
-							createdAt: sql`now()`,
-						},
-					});
+				// Each signup adds a code bound to the password chosen with it; an earlier one stays
+				// valid (see verificationCodes), and only the newest few per address are kept.
+				// One statement, so this path makes as many round trips as the existing-account one.
+				// The delete cannot see the row the insert adds (one snapshot): it keeps the newest
+				// MAX_PENDING_CODES - 1 of the others.
+				await tx.execute(sql`
+					with added as (
+						insert into verification_codes
+							(email, purpose, code_hash, attempts, expires_at, password_hash, invite_code_hash)
+						values (${email}, 'signup', ${hashed}, 0,
+							now() + make_interval(mins => ${VERIFICATION_TTL_MINUTES}), ${passwordHash}, ${inviteHash})
+						-- The same six digits drawn twice for one address: the newer signup has them.
+						on conflict (email, purpose, code_hash) do update set
+							attempts = 0, expires_at = excluded.expires_at, password_hash = excluded.password_hash,
+							invite_code_hash = excluded.invite_code_hash, created_at = now()
+						returning code_hash
+					)
+					delete from verification_codes
+					where email = ${email} and purpose = 'signup'
+						and code_hash not in (select code_hash from added)
+						and (expires_at <= now() or code_hash not in (
+							select code_hash from verification_codes
+							where email = ${email} and purpose = 'signup'
+							order by created_at desc limit ${MAX_PENDING_CODES - 1}))`);
 				await recordAudit(tx, meta, { action: "signup", result: "code_sent" });
 				return false;
 			});
@@ -146,38 +148,37 @@ export function accountService(deps: AccountServiceDeps) {
 			const email = normalizeEmail(input.email);
 			const given = await codeHash(email, input.code);
 			const session = await db.transaction(async (tx) => {
-				const [pending] = await tx
-					.select()
-					.from(verificationCodes)
-					.where(and(eq(verificationCodes.email, email), eq(verificationCodes.purpose, "signup")))
-					.for("update");
-				const fresh =
-					pending &&
-					pending.expiresAt.getTime() > Date.now() &&
-					pending.attempts < VERIFICATION_MAX_ATTEMPTS;
-				if (!pending || !fresh) {
+				const signupCodes = and(
+					eq(verificationCodes.email, email),
+					eq(verificationCodes.purpose, "signup"),
+				);
+				const rows = await tx.select().from(verificationCodes).where(signupCodes).for("update");
+				const live = rows.filter(
+					(r) => r.expiresAt.getTime() > Date.now() && r.attempts < VERIFICATION_MAX_ATTEMPTS,
+				);
+				if (live.length === 0) {
 					await recordAudit(tx, meta, {
 						action: "verify",
-						result: pending ? "expired" : "no_code",
+						result: rows.length > 0 ? "expired" : "no_code",
 					});
 					return null;
 				}
-				if (!constantTimeEqual(utf8(given), utf8(pending.codeHash))) {
-					const attempts = pending.attempts + 1;
-					if (attempts >= VERIFICATION_MAX_ATTEMPTS) {
-						await tx
-							.delete(verificationCodes)
-							.where(
-								and(eq(verificationCodes.email, email), eq(verificationCodes.purpose, "signup")),
-							);
-					} else {
-						await tx
-							.update(verificationCodes)
-							.set({ attempts })
-							.where(
-								and(eq(verificationCodes.email, email), eq(verificationCodes.purpose, "signup")),
-							);
-					}
+				// Every pending code is compared (no early exit), in constant time each.
+				let pending: (typeof live)[number] | undefined;
+				for (const r of live) {
+					if (constantTimeEqual(utf8(given), utf8(r.codeHash))) pending = r;
+				}
+				if (!pending) {
+					// A wrong try counts against every code of the address: more codes pending
+					// does not mean more guesses.
+					const attempts = Math.max(...live.map((r) => r.attempts)) + 1;
+					await tx
+						.update(verificationCodes)
+						.set({ attempts: sql`${verificationCodes.attempts} + 1` })
+						.where(signupCodes);
+					await tx
+						.delete(verificationCodes)
+						.where(and(signupCodes, gte(verificationCodes.attempts, VERIFICATION_MAX_ATTEMPTS)));
 					await recordAudit(tx, meta, {
 						action: "verify",
 						result: "wrong_code",
@@ -185,9 +186,8 @@ export function accountService(deps: AccountServiceDeps) {
 					});
 					return null;
 				}
-				await tx
-					.delete(verificationCodes)
-					.where(and(eq(verificationCodes.email, email), eq(verificationCodes.purpose, "signup")));
+				// The account takes the password chosen with this code; the address's other codes die.
+				await tx.delete(verificationCodes).where(signupCodes);
 				const user = await createOrVerifyUser(tx, email, pending.passwordHash);
 				if (pending.inviteCodeHash) {
 					const used = await tx

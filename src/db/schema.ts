@@ -220,7 +220,10 @@ export const verificationCodes = pgTable(
 		inviteCodeHash: text("invite_code_hash"),
 		createdAt: createdAt(),
 	},
-	(t) => [primaryKey({ columns: [t.email, t.purpose] })],
+	// One row per code sent, not per address: a second signup for the same address adds a code
+	// bound to its own password instead of replacing the first (which would let whoever signs
+	// up last choose the password of the account the address's owner then verifies).
+	(t) => [primaryKey({ columns: [t.email, t.purpose, t.codeHash] })],
 );
 
 /**

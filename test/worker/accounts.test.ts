@@ -216,19 +216,77 @@ describe("verification codes", () => {
 		expect(res.body.error.code).toBe("INVALID_CODE");
 	});
 
-	it("are replaced by a repeated signup: only the latest code works", async () => {
+	it("of a repeated signup each set the password chosen with them; verifying one ends the others", async () => {
+		// The address's owner signs up; someone else then signs up with the same address and
+		// a password of their own. The owner's code must still work, with the owner's password.
+		const email = randomEmail("twice");
+		const signup = async (password: string) =>
+			call("/api/v1/auth/signup", {
+				json: { email, password, invite_code: await mintInvite() },
+				ip: randomIp(),
+			});
+		expect((await signup("the owner's password")).status).toBe(202);
+		const owners = await verificationCode(email, 1);
+		expect((await signup("someone else's password")).status).toBe(202);
+		const others = await verificationCode(email, 2);
+		const pending = await sql<{ n: number }>(
+			"select count(*)::int as n from verification_codes where email = $1",
+			[email],
+		);
+		expect(pending[0]?.n).toBe(owners === others ? 1 : 2);
+		if (owners === others) return; // one in a million: the second signup drew the same digits
+		expect((await call("/api/v1/auth/verify", { json: { email, code: owners } })).status).toBe(200);
+		expect((await login(email, "the owner's password")).status).toBe(200);
+		expect((await login(email, "someone else's password")).status).toBe(401);
+		expect((await call("/api/v1/auth/verify", { json: { email, code: others } })).status).toBe(400);
+	});
+
+	it("of a repeated signup: the later code works too, and a wrong try counts against all", async () => {
 		const { email, code: first } = await pending();
 		await call("/api/v1/auth/signup", {
-			json: { email, password: "a fine password", invite_code: await mintInvite() },
+			json: { email, password: "the later password", invite_code: await mintInvite() },
 			ip: randomIp(),
 		});
 		const second = await verificationCode(email, 2);
-		if (second !== first) {
-			expect((await call("/api/v1/auth/verify", { json: { email, code: first } })).status).toBe(
-				400,
-			);
+		if (second === first) return;
+		const taken = new Set([first, second]);
+		let guess = 0;
+		const wrongGuess = () => {
+			while (taken.has(String(guess).padStart(6, "0"))) guess++;
+			return String(guess++).padStart(6, "0");
+		};
+		for (let i = 0; i < 4; i++) {
+			expect(
+				(await call("/api/v1/auth/verify", { json: { email, code: wrongGuess() } })).status,
+			).toBe(400);
 		}
+		const attempts = await sql<{ attempts: number }>(
+			"select attempts from verification_codes where email = $1",
+			[email],
+		);
+		expect(attempts.map((r) => r.attempts)).toEqual([4, 4]);
 		expect((await call("/api/v1/auth/verify", { json: { email, code: second } })).status).toBe(200);
+		expect((await login(email, "the later password")).status).toBe(200);
+	});
+
+	it("keep at most the newest 3 per address", async () => {
+		const { email } = await pending();
+		for (let i = 0; i < 4; i++) {
+			await call("/api/v1/auth/signup", {
+				json: { email, password: `password number ${i}`, invite_code: await mintInvite() },
+				ip: randomIp(),
+			});
+		}
+		const codes = await sql<{ n: number }>(
+			"select count(*)::int as n from verification_codes where email = $1",
+			[email],
+		);
+		expect(codes[0]?.n).toBeLessThanOrEqual(3);
+		expect(codes[0]?.n).toBeGreaterThanOrEqual(2);
+		// The newest works.
+		const newest = await verificationCode(email, 5);
+		expect((await call("/api/v1/auth/verify", { json: { email, code: newest } })).status).toBe(200);
+		expect((await login(email, "password number 3")).status).toBe(200);
 	});
 
 	it("leave no account behind: an unverified signup cannot log in", async () => {

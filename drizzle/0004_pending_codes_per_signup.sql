@@ -1,0 +1,2 @@
+ALTER TABLE "verification_codes" DROP CONSTRAINT "verification_codes_email_purpose_pk";--> statement-breakpoint
+ALTER TABLE "verification_codes" ADD CONSTRAINT "verification_codes_email_purpose_code_hash_pk" PRIMARY KEY("email","purpose","code_hash");
