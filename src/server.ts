@@ -13,6 +13,7 @@ import { scheduleAuditRetention } from "./audit/retention";
 import { buildConfig } from "./config";
 import { type Settings, SettingsSchema, settingsFrom } from "./env";
 import { argon2idNative } from "./node/argon2";
+import { clientAddress, trustedProxies } from "./node/client-address";
 import { openDatabase } from "./node/database";
 import { devSecrets } from "./node/dev-settings";
 import { nodeCrypto } from "./node/native-crypto";
@@ -67,6 +68,12 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 		throw new Error(`invalid settings: ${names.join(", ")}`);
 	}
 	const settings: Settings = parsed.data;
+	let proxies: ReturnType<typeof trustedProxies>;
+	try {
+		proxies = trustedProxies(env.TRUSTED_PROXIES);
+	} catch (err) {
+		throw new Error(`invalid settings: TRUSTED_PROXIES (${(err as Error).message})`);
+	}
 	const config = await buildConfig(settings, nodeCrypto);
 	const database = await openDatabase({
 		url: env.DATABASE_URL || undefined,
@@ -78,11 +85,13 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 	const runtime: Runtime = {
 		resolve: async () => ({ config, db: database.db, limiter }),
 		clientIp: (c) => {
+			let socket: string | null = null;
 			try {
-				return getConnInfo(c).remote.address ?? null;
+				socket = getConnInfo(c).remote.address ?? null;
 			} catch {
 				return null;
 			}
+			return clientAddress(socket, c.req.header("x-forwarded-for"), proxies);
 		},
 		defer: (_c, work) => {
 			void work;

@@ -198,6 +198,90 @@ describe("the Node server", () => {
 	});
 });
 
+describe("a Node server behind its own proxy (TRUSTED_PROXIES)", () => {
+	let behind: RunningServer;
+	beforeAll(async () => {
+		behind = await startServer({
+			port: 0,
+			host: "127.0.0.1",
+			dataDir: null,
+			log: () => {},
+			env: {
+				DATABASE_URL: inject("databaseUrl"),
+				DATABASE_POOL_MAX: "2",
+				PUBLIC_URL: "http://license.test",
+				LICENSE_SIGNING_KEY: inject("signingKey"),
+				LICENSE_KEY_PEPPER: inject("pepper"),
+				JWT_SECRET: inject("jwtSecret"),
+				// 127.0.0.21 plays the proxy; any other loopback address is a direct client.
+				TRUSTED_PROXIES: "127.0.0.21",
+			},
+		});
+	}, 30_000);
+	afterAll(async () => {
+		await behind?.close();
+	});
+	const loginVia = (from: string, forwardedFor: string, ua: string) =>
+		send("POST", `${behind.url}/api/v1/auth/login`, {
+			body: JSON.stringify({
+				email: `nobody-${crypto.randomUUID()}@example.test`,
+				password: "pw pw pw",
+			}),
+			headers: { ...json, "user-agent": ua, "x-forwarded-for": forwardedFor },
+			from,
+		});
+
+	it("counts and audits each client by the address the proxy appended, not the proxy's", async () => {
+		const ua = `node-proxy/${crypto.randomUUID()}`;
+		const statuses: number[] = [];
+		// Six clients through the proxy, one login each, each faking a shared left-most entry.
+		for (let i = 0; i < 6; i++) {
+			statuses.push((await loginVia("127.0.0.21", `6.6.6.6, 198.51.100.${i + 1}`, ua)).status);
+		}
+		expect(statuses).toEqual(Array(6).fill(401));
+		const rows = await sql<{ ip: string }[]>`
+			select ip from audit_logs where user_agent = ${ua} order by ip`;
+		expect(rows.map((r) => r.ip)).toEqual(
+			Array.from({ length: 6 }, (_, i) => `198.51.100.${i + 1}`).sort(),
+		);
+		// One client through the proxy: its sixth login is limited.
+		const one: number[] = [];
+		for (let i = 0; i < 6; i++)
+			one.push((await loginVia("127.0.0.21", "198.51.100.77", ua)).status);
+		expect(one).toEqual([401, 401, 401, 401, 401, 429]);
+	});
+
+	it("ignores X-Forwarded-For from a peer that is not a trusted proxy", async () => {
+		const ua = `node-direct/${crypto.randomUUID()}`;
+		const statuses: number[] = [];
+		for (let i = 0; i < 6; i++) {
+			statuses.push((await loginVia("127.0.0.22", `198.51.100.${100 + i}`, ua)).status);
+		}
+		expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+		const rows = await sql<
+			{ ip: string }[]
+		>`select distinct ip from audit_logs where user_agent = ${ua}`;
+		expect(rows.map((r) => r.ip)).toEqual(["127.0.0.22"]);
+	});
+
+	it("refuses to start with a malformed TRUSTED_PROXIES", async () => {
+		await expect(
+			startServer({
+				port: 0,
+				dataDir: null,
+				log: () => {},
+				env: {
+					DATABASE_URL: inject("databaseUrl"),
+					TRUSTED_PROXIES: "nginx",
+					LICENSE_SIGNING_KEY: inject("signingKey"),
+					LICENSE_KEY_PEPPER: inject("pepper"),
+					JWT_SECRET: inject("jwtSecret"),
+				},
+			}),
+		).rejects.toThrow(/TRUSTED_PROXIES/);
+	});
+});
+
 describe("audit retention on Node", () => {
 	it("never deletes a row younger than 90 days, whatever retention it is given", async () => {
 		const db = createDb(createSql(inject("databaseUrl"), { max: 1 }));
