@@ -12,12 +12,14 @@ import { runCliBench } from "./cli-status";
 import { type BenchRow, fmt, run } from "./lib";
 import { runPasswordBench } from "./passwords";
 import { runRoundTripBench } from "./round-trips";
+import { runStatementBench } from "./statement";
 import { runTokenBench } from "./tokens";
 import { runValidateNodeBench } from "./validate-node";
 import { runValidateWorkerdBench } from "./validate-workerd";
 
 const sections: Array<[string, () => Promise<{ rows: BenchRow[] }>]> = [
 	["validate round trips", () => runRoundTripBench()],
+	["validate statement", () => runStatementBench()],
 	["validate on Node", () => runValidateNodeBench()],
 	["validate in workerd", () => runValidateWorkerdBench()],
 	["license tokens", () => runTokenBench()],

@@ -82,6 +82,7 @@ export async function runValidateWorkerdBench(
 			seconds,
 			connections,
 		});
+		const stack = await wrk({ url: `${appUrl}/healthz`, seconds, connections });
 		const ratio = val.rps / base.rps;
 		return {
 			ratio,
@@ -93,6 +94,10 @@ export async function runValidateWorkerdBench(
 				{
 					name: "workerd: POST /api/v1/licenses/validate (pgbouncer)",
 					value: `${fmt(val.rps)} req/s, p50 ${fmt(val.p50ms, 2)} ms, p99 ${fmt(val.p99ms, 2)} ms, non-2xx ${val.non2xx}`,
+				},
+				{
+					name: "workerd: GET /healthz (the app's stack around the same `select 1`) / baseline",
+					value: `${fmt(stack.rps)} req/s = ${fmt((stack.rps / base.rps) * 100)} %`,
 				},
 				{
 					name: "workerd: validate / baseline",
