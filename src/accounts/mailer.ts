@@ -1,7 +1,10 @@
 /**
- * Outgoing mail: Resend over fetch when RESEND_API_KEY is set; otherwise the message is
- * written to the server log, so `npm start` and `npm run dev` work with no mail setup (the
- * verification code is read from the log).
+ * Outgoing mail: Resend over fetch when RESEND_API_KEY is set. Without it, a server on a
+ * loopback address (PUBLIC_URL on localhost / 127.x / ::1: `npm start`, `npm run dev`) writes
+ * the message to its log, so development needs no mail setup (the verification code is read
+ * from the log). A server anywhere else withholds the message and logs only that a mail was
+ * dropped: a deployment missing its mail key must not put sign-up codes in logs that
+ * operators, log drains and Logpush share.
  */
 import type { Settings } from "../env";
 
@@ -17,10 +20,38 @@ export interface Mailer {
 	send(mail: Mail): Promise<void>;
 }
 
-export function mailerFor(settings: Settings): Mailer {
+export function mailerFor(
+	settings: Settings,
+	log: (line: string) => void = (l) => console.log(l),
+): Mailer {
 	const key = settings.RESEND_API_KEY;
-	if (!key) return logMailer();
-	return resendMailer({ apiKey: key, base: settings.RESEND_API_BASE, from: settings.MAIL_FROM });
+	if (key) {
+		return resendMailer({ apiKey: key, base: settings.RESEND_API_BASE, from: settings.MAIL_FROM });
+	}
+	return isLoopback(settings.PUBLIC_URL) ? logMailer(log) : withheldMailer(log);
+}
+
+function isLoopback(publicUrl: string): boolean {
+	const host = new URL(publicUrl).hostname.replace(/^\[|\]$/g, "");
+	return (
+		host === "localhost" ||
+		host.endsWith(".localhost") ||
+		host === "::1" ||
+		/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+	);
+}
+
+/** Says a mail was dropped, never what it said (it may hold a code) nor the full address. */
+export function withheldMailer(log: (line: string) => void): Mailer {
+	return {
+		delivers: false,
+		async send(mail) {
+			const [user = "", domain = ""] = mail.to.split("@");
+			log(
+				`[mail] not sent to ${user.slice(0, 1)}***@${domain}: RESEND_API_KEY is not set (set it, or run on a loopback PUBLIC_URL to see mails in this log)`,
+			);
+		},
+	};
 }
 
 export function logMailer(log: (line: string) => void = (l) => console.log(l)): Mailer {
