@@ -44,26 +44,33 @@ async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<voi
 	}
 }
 
-let oldRows: Map<number, string>;
-
-beforeAll(async () => {
-	sql = postgres(inject("databaseUrl"), { max: 2, onnotice: () => {} });
-	oldRows = await agedRows([91, 89]);
-	server = await startServer({
+/** The Node entry on the run's database with the run's secrets, plus `env`. */
+function nodeServer(env: Record<string, string>): Promise<RunningServer> {
+	return startServer({
 		port: 0,
 		host: "127.0.0.1",
 		dataDir: null,
 		log: () => {},
 		env: {
 			DATABASE_URL: inject("databaseUrl"),
-			DATABASE_POOL_MAX: "4",
 			PUBLIC_URL: "http://license.test",
 			LICENSE_SIGNING_KEY: inject("signingKey"),
 			LICENSE_KEY_PEPPER: inject("pepper"),
 			JWT_SECRET: inject("jwtSecret"),
-			ADMIN_TOKEN: inject("adminToken"),
-			AUDIT_RETENTION_DAYS: "90",
+			...env,
 		},
+	});
+}
+
+let oldRows: Map<number, string>;
+
+beforeAll(async () => {
+	sql = postgres(inject("databaseUrl"), { max: 2, onnotice: () => {} });
+	oldRows = await agedRows([91, 89]);
+	server = await nodeServer({
+		DATABASE_POOL_MAX: "4",
+		ADMIN_TOKEN: inject("adminToken"),
+		AUDIT_RETENTION_DAYS: "90",
 	});
 }, 30_000);
 
@@ -201,22 +208,8 @@ describe("the Node server", () => {
 describe("a Node server behind its own proxy (TRUSTED_PROXIES)", () => {
 	let behind: RunningServer;
 	beforeAll(async () => {
-		behind = await startServer({
-			port: 0,
-			host: "127.0.0.1",
-			dataDir: null,
-			log: () => {},
-			env: {
-				DATABASE_URL: inject("databaseUrl"),
-				DATABASE_POOL_MAX: "2",
-				PUBLIC_URL: "http://license.test",
-				LICENSE_SIGNING_KEY: inject("signingKey"),
-				LICENSE_KEY_PEPPER: inject("pepper"),
-				JWT_SECRET: inject("jwtSecret"),
-				// 127.0.0.21 plays the proxy; any other loopback address is a direct client.
-				TRUSTED_PROXIES: "127.0.0.21",
-			},
-		});
+		// 127.0.0.21 plays the proxy; any other loopback address is a direct client.
+		behind = await nodeServer({ DATABASE_POOL_MAX: "2", TRUSTED_PROXIES: "127.0.0.21" });
 	}, 30_000);
 	afterAll(async () => {
 		await behind?.close();
@@ -265,20 +258,7 @@ describe("a Node server behind its own proxy (TRUSTED_PROXIES)", () => {
 	});
 
 	it("refuses to start with a malformed TRUSTED_PROXIES", async () => {
-		await expect(
-			startServer({
-				port: 0,
-				dataDir: null,
-				log: () => {},
-				env: {
-					DATABASE_URL: inject("databaseUrl"),
-					TRUSTED_PROXIES: "nginx",
-					LICENSE_SIGNING_KEY: inject("signingKey"),
-					LICENSE_KEY_PEPPER: inject("pepper"),
-					JWT_SECRET: inject("jwtSecret"),
-				},
-			}),
-		).rejects.toThrow(/TRUSTED_PROXIES/);
+		await expect(nodeServer({ TRUSTED_PROXIES: "nginx" })).rejects.toThrow(/TRUSTED_PROXIES/);
 	});
 });
 
