@@ -7,7 +7,10 @@
  * an uncaught TypeError that kills the whole Node server (test/node/faults.test.ts found it;
  * upstream porsager/postgres#1154 and #1208, fix proposed in #1209, not released). The guard
  * is #1209's: settle the pending queries with CONNECTION_CLOSED instead of writing. Idempotent;
- * does nothing once a postgres.js release has its own guard.
+ * does nothing once a postgres.js release has its own guard. Also run before `npm start` and
+ * `npm test`: a node_modules made without this project's scripts (`--ignore-scripts`, a copied
+ * tree) lacks the guard, and a checkout here once ran its fault suite so (the crash came back
+ * as an unhandled error).
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
