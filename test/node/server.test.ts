@@ -9,13 +9,14 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { purgeAuditLogs, scheduleAuditRetention } from "../../src/audit/retention";
 import { createDb, createSql } from "../../src/db/client";
-import { type RunningServer, startServer } from "../../src/server";
+import type { RunningServer } from "../../src/server";
 import {
 	type Answer,
 	expectErrorBody,
 	expectSafe,
 	expectSecurityHeaders,
 } from "../support/route-checks";
+import { nodeServer } from "./support";
 
 let server: RunningServer;
 let sql: postgres.Sql;
@@ -44,33 +45,13 @@ async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<voi
 	}
 }
 
-/** The Node entry on the run's database with the run's secrets, plus `env`. */
-function nodeServer(env: Record<string, string>): Promise<RunningServer> {
-	return startServer({
-		port: 0,
-		host: "127.0.0.1",
-		dataDir: null,
-		log: () => {},
-		env: {
-			DATABASE_URL: inject("databaseUrl"),
-			PUBLIC_URL: "http://license.test",
-			LICENSE_SIGNING_KEY: inject("signingKey"),
-			LICENSE_KEY_PEPPER: inject("pepper"),
-			JWT_SECRET: inject("jwtSecret"),
-			...env,
-		},
-	});
-}
-
 let oldRows: Map<number, string>;
 
 beforeAll(async () => {
 	sql = postgres(inject("databaseUrl"), { max: 2, onnotice: () => {} });
 	oldRows = await agedRows([91, 89]);
 	server = await nodeServer({
-		DATABASE_POOL_MAX: "4",
-		ADMIN_TOKEN: inject("adminToken"),
-		AUDIT_RETENTION_DAYS: "90",
+		env: { DATABASE_POOL_MAX: "4", PUBLIC_URL: "http://license.test", AUDIT_RETENTION_DAYS: "90" },
 	});
 }, 30_000);
 
@@ -209,7 +190,7 @@ describe("a Node server behind its own proxy (TRUSTED_PROXIES)", () => {
 	let behind: RunningServer;
 	beforeAll(async () => {
 		// 127.0.0.21 plays the proxy; any other loopback address is a direct client.
-		behind = await nodeServer({ DATABASE_POOL_MAX: "2", TRUSTED_PROXIES: "127.0.0.21" });
+		behind = await nodeServer({ env: { DATABASE_POOL_MAX: "2", TRUSTED_PROXIES: "127.0.0.21" } });
 	}, 30_000);
 	afterAll(async () => {
 		await behind?.close();
@@ -258,7 +239,9 @@ describe("a Node server behind its own proxy (TRUSTED_PROXIES)", () => {
 	});
 
 	it("refuses to start with a malformed TRUSTED_PROXIES", async () => {
-		await expect(nodeServer({ TRUSTED_PROXIES: "nginx" })).rejects.toThrow(/TRUSTED_PROXIES/);
+		await expect(nodeServer({ env: { TRUSTED_PROXIES: "nginx" } })).rejects.toThrow(
+			/TRUSTED_PROXIES/,
+		);
 	});
 });
 
