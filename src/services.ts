@@ -46,7 +46,10 @@ export interface Runtime {
 		cachedDb?: () => Database;
 		limiter: RateLimiter;
 	}>;
-	/** The caller's address from the platform (CF-Connecting-IP / socket), never X-Forwarded-For. */
+	/**
+	 * The caller's address from the platform (CF-Connecting-IP / the socket), never a client's
+	 * X-Forwarded-For (on Node, only what the operator's TRUSTED_PROXIES appended).
+	 */
 	clientIp(c: Context<AppEnv>): string | null;
 	/** Work that may finish after the response (waitUntil on Workers). */
 	defer(c: Context<AppEnv>, work: Promise<unknown>): void;
