@@ -7,7 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { hashHardwareId } from "../../cli/fingerprint";
 import {
 	api,
@@ -18,32 +18,9 @@ import {
 	payCheckout,
 	type Session,
 } from "./account-helpers";
-import {
-	LicenseServer,
-	readLicenseJson,
-	runCli,
-	type ServerFeatures,
-	show,
-	spawnCli,
-	tempHome,
-} from "./helpers";
+import { type LicenseServer, perTest, readLicenseJson, runCli, show, spawnCli } from "./helpers";
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-	for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function serverWith(features: ServerFeatures): Promise<LicenseServer> {
-	const server = await LicenseServer.start(features);
-	cleanups.push(() => server.down());
-	return server;
-}
-
-async function home(): Promise<string> {
-	const t = await tempHome();
-	cleanups.push(t.cleanup);
-	return t.home;
-}
+const { serverWith, home } = perTest();
 
 /** A verified account, logged in with the CLI on a fresh home. */
 async function loggedIn(

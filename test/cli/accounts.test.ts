@@ -6,7 +6,7 @@
  */
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
 	api,
 	approveInBrowser,
@@ -18,34 +18,11 @@ import {
 	verificationCode,
 	writeCredentials,
 } from "./account-helpers";
-import {
-	type CliResult,
-	LicenseServer,
-	runCli,
-	type ServerFeatures,
-	show,
-	spawnCli,
-	tempHome,
-} from "./helpers";
+import { type CliResult, type LicenseServer, perTest, runCli, show, spawnCli } from "./helpers";
 
 const GENERIC = "Wrong email or password (or the account is locked or not verified yet).";
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-	for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function serverWith(features: ServerFeatures): Promise<LicenseServer> {
-	const server = await LicenseServer.start(features);
-	cleanups.push(() => server.down());
-	return server;
-}
-
-async function home(): Promise<string> {
-	const t = await tempHome();
-	cleanups.push(t.cleanup);
-	return t.home;
-}
+const { serverWith, home } = perTest();
 
 function login(server: LicenseServer, h: string, email: string, password = PASSWORD) {
 	return runCli(["login", "--email", email, "--password-stdin", "--json"], {

@@ -5,11 +5,11 @@
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { inject } from "vitest";
+import { afterEach, inject } from "vitest";
 import { type RunningServer, startServer } from "../../src/server";
+import { freePort } from "../support/free-port";
 
 export const CLI = resolve(import.meta.dirname, "../../cli/dist/coditect.cjs");
 
@@ -19,18 +19,6 @@ export interface CliResult {
 	stderr: string;
 	/** Parsed stdout (commands run with --json). */
 	json: Record<string, unknown>;
-}
-
-async function freePort(): Promise<number> {
-	return new Promise((ok, fail) => {
-		const probe = createServer();
-		probe.once("error", fail);
-		probe.listen(0, "127.0.0.1", () => {
-			const address = probe.address();
-			const port = typeof address === "object" && address ? address.port : 0;
-			probe.close(() => ok(port));
-		});
-	});
 }
 
 /** What a test server offers beyond licenses; each one is played by the run's fakes. */
@@ -253,6 +241,32 @@ export function show(r: CliResult): string {
 export async function tempHome(): Promise<{ home: string; cleanup: () => Promise<void> }> {
 	const home = await mkdtemp(join(tmpdir(), "coditect-cli-test-"));
 	return { home, cleanup: () => rm(home, { recursive: true, force: true }) };
+}
+
+/**
+ * Servers and homes a test makes, torn down after it (last made, first gone). Call once at a
+ * test file's top level: it registers the afterEach.
+ */
+export function perTest(): {
+	serverWith(features: ServerFeatures): Promise<LicenseServer>;
+	home(): Promise<string>;
+} {
+	const cleanups: Array<() => Promise<void>> = [];
+	afterEach(async () => {
+		for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+	});
+	return {
+		async serverWith(features) {
+			const server = await LicenseServer.start(features);
+			cleanups.push(() => server.down());
+			return server;
+		},
+		async home() {
+			const t = await tempHome();
+			cleanups.push(t.cleanup);
+			return t.home;
+		},
+	};
 }
 
 export async function readLicenseJson(home: string): Promise<Record<string, unknown>> {

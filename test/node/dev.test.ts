@@ -5,24 +5,13 @@
  * MISCONFIGURED (secrets reached the Worker JSON-escaped) while every other suite was green.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { freePort } from "../support/free-port";
 import { createLicense, hardwareId, http } from "./support";
 
 let child: ChildProcess;
 let baseUrl = "";
 let output = "";
-
-async function freePort(): Promise<number> {
-	return new Promise((ok, fail) => {
-		const probe = createServer();
-		probe.once("error", fail);
-		probe.listen(0, "127.0.0.1", () => {
-			const address = probe.address();
-			probe.close(() => ok(typeof address === "object" && address ? address.port : 0));
-		});
-	});
-}
 
 beforeAll(async () => {
 	const port = await freePort();
