@@ -13,7 +13,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { buildCli } from "../scripts/build-cli";
-import { generateSigningKeyPair } from "../src/license/token";
+import { generateSigningKeyPair } from "../src/kernel/index";
 import { startServer } from "../src/server";
 
 export interface BenchRow {

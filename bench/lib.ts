@@ -9,7 +9,7 @@ import {
 	hashLicenseKey,
 	importKeyPepper,
 	licenseKeyLast4,
-} from "../src/license/index";
+} from "../src/kernel/index";
 
 export interface BenchRow {
 	name: string;

@@ -10,7 +10,6 @@ import { readFile } from "node:fs/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
-import { argon2idWasm } from "../src/accounts/argon2-wasm";
 import { logMailer } from "../src/accounts/mailer";
 import { passwordHasher } from "../src/accounts/password";
 import { accountService } from "../src/accounts/service";
@@ -18,8 +17,10 @@ import { buildConfig } from "../src/config";
 import { users } from "../src/db/schema";
 import { SettingsSchema } from "../src/env";
 import { newId } from "../src/ids";
+import { Licenses } from "../src/licenses/index";
 import { argon2idNative } from "../src/node/argon2";
 import { openDatabase } from "../src/node/database";
+import { argon2idWasm } from "../src/workers/argon2-wasm";
 import { type BenchRow, benchSecrets } from "./lib";
 
 const WASM_PATH = fileURLToPath(
@@ -71,7 +72,7 @@ export async function runPasswordBench(
 async function workerdHashMs(n: number): Promise<number> {
 	const entry = `
 		import mod from "./argon2.wasm";
-		import { argon2idWasm } from ${JSON.stringify(fileURLToPath(new URL("../src/accounts/argon2-wasm.ts", import.meta.url)))};
+		import { argon2idWasm } from ${JSON.stringify(fileURLToPath(new URL("../src/workers/argon2-wasm.ts", import.meta.url)))};
 		import { passwordHasher } from ${JSON.stringify(fileURLToPath(new URL("../src/accounts/password.ts", import.meta.url)))};
 		const hasher = passwordHasher(argon2idWasm(mod));
 		export default {
@@ -139,12 +140,14 @@ async function loginGap(n: number): Promise<{ unknown: number; wrong: number }> 
 		});
 		const config = await buildConfig(settings);
 		const passwords = passwordHasher(argon2idNative);
+		const meta = { ip: "127.0.0.1", userAgent: "bench" };
 		const accounts = accountService({
 			db: database.db,
 			config,
-			meta: { ip: "127.0.0.1", userAgent: "bench" },
+			meta,
 			passwords,
 			mailer: logMailer(() => {}),
+			licenses: new Licenses({ db: database.db, config, meta, now: () => new Date() }),
 			defer: () => {},
 		});
 		const email = `bench-${newId("usr")}@example.test`;

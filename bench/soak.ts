@@ -11,7 +11,7 @@
  */
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
-import { generateLicenseKey } from "../src/license/index";
+import { generateLicenseKey } from "../src/kernel/index";
 import { benchSecrets, freshDatabase, seedLicenses } from "./lib";
 import {
 	closeAgents,

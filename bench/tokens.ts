@@ -19,7 +19,7 @@ import {
 	signLicenseToken,
 	verifyLicenseToken,
 	verifyLicenseTokenWith,
-} from "../src/license/index";
+} from "../src/kernel/index";
 import { nodeCrypto } from "../src/node/native-crypto";
 import { type BenchRow, fmt } from "./lib";
 
@@ -92,7 +92,7 @@ export async function runTokenBench(): Promise<{ rows: BenchRow[] }> {
 
 /** Signs inside bare workerd; timed from outside (workerd's clock stands still while code runs). */
 async function workerdSignOps(privateJwk: object): Promise<number> {
-	const tokenModule = fileURLToPath(new URL("../src/license/index.ts", import.meta.url));
+	const tokenModule = fileURLToPath(new URL("../src/kernel/index.ts", import.meta.url));
 	const entry = `
 		import { importSigningKey, licenseTokenClaims, signLicenseToken } from ${JSON.stringify(tokenModule)};
 		let ready;

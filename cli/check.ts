@@ -5,7 +5,8 @@
  * with the pinned keys, move last-seen forward. No network, no child process, nothing
  * heavy imported. Online work lives in online.ts and is imported only when needed.
  */
-import { MAX_CLOCK_SKEW_S, type VerifyFailure, verifyLicenseTokenWith } from "../src/license/token";
+import { MAX_CLOCK_SKEW_S } from "../src/kernel/token/claims";
+import { type VerifyFailure, verifyLicenseTokenWith } from "../src/kernel/token/verify";
 import { type CliConfig, resolveConfig } from "./config";
 import { CliError } from "./errors";
 import { resolveHardwareId } from "./fingerprint";

@@ -12,7 +12,7 @@
 import type { KeyObject } from "node:crypto";
 import { join } from "node:path";
 import { PUBLIC_KEYS } from "../keys/index";
-import { importPublicKeySetWith } from "../src/license/token";
+import { importPublicKeySetWith } from "../src/kernel/token/keys";
 import { DEFAULT_API_URL } from "./config";
 import { nodeVerifier } from "./node-crypto";
 import { isObject, readJsonFile, writeJsonFile } from "./store";

@@ -2,11 +2,9 @@
  * Online half of the license check: revalidate with the server, verify and store the fresh
  * token. Imported lazily: the start-up path with a fresh token never loads it.
  */
-import {
-	decodeLicenseTokenUnverified,
-	importPublicKeySetWith,
-	verifyLicenseTokenWith,
-} from "../src/license/token";
+import { decodeLicenseTokenUnverified } from "../src/kernel/token/claims";
+import { importPublicKeySetWith } from "../src/kernel/token/keys";
+import { verifyLicenseTokenWith } from "../src/kernel/token/verify";
 import { ApiFailure, apiRequest, rateLimitedMessage } from "./api";
 import {
 	type CheckContext,

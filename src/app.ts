@@ -4,7 +4,6 @@
  */
 import { Hono } from "hono";
 import { matchedRoutes } from "hono/route";
-import type { AppEnv } from "./env";
 import { ApiError, apiError, errorResponse, onError } from "./errors";
 import { newId } from "./ids";
 import { jsonBody } from "./middleware/json-body";
@@ -13,10 +12,11 @@ import { adminRoutes } from "./routes/admin";
 import { authRoutes, seedAuthRoutes } from "./routes/auth";
 import { billingPages, billingRoutes } from "./routes/billing";
 import { docsRoutes } from "./routes/docs";
-import { licenseKeyRoutes } from "./routes/licenses";
-import { meRoutes, ownerLicenseRoutes } from "./routes/me";
+import { keyHolderRoutes, ownerLicenseRoutes } from "./routes/licenses";
+import { meRoutes } from "./routes/me";
 import { publicRoutes } from "./routes/public";
 import { webhookRoutes } from "./routes/webhooks";
+import type { AppEnv } from "./services";
 import { type Runtime, servicesMiddleware } from "./services";
 
 export function newApp(runtime: Runtime): Hono<AppEnv> {
@@ -42,9 +42,9 @@ export function newApp(runtime: Runtime): Hono<AppEnv> {
 	app.route("/api/v1/auth", authRoutes);
 	app.route("/auth", seedAuthRoutes); // seed aliases for older clients
 	app.route("/api/v1/me", meRoutes);
-	app.route("/api/v1/licenses", licenseKeyRoutes);
+	app.route("/api/v1/licenses", keyHolderRoutes);
 	app.route("/api/v1/licenses", ownerLicenseRoutes);
-	app.route("/licenses", licenseKeyRoutes); // seed alias for older clients
+	app.route("/licenses", keyHolderRoutes); // seed alias for older clients
 	app.route("/api/v1/admin", adminRoutes);
 	app.route("/billing", billingPages);
 	app.route("/api/v1/billing", billingRoutes);

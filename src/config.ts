@@ -7,7 +7,7 @@ import {
 	importSigningKey,
 	type PublicJwk,
 	type SigningKey,
-} from "./license/index";
+} from "./kernel/index";
 
 /** Settings turned into ready-to-use keys; built once per isolate / process. */
 export interface Config {

@@ -4,7 +4,6 @@
  * 500 MISCONFIGURED rather than serve with a weaker fallback.
  */
 import { z } from "zod";
-import type { Services } from "./services";
 
 const secret = (min: number) => z.string().min(min);
 
@@ -55,16 +54,6 @@ export const WorkerEnvSchema = SettingsSchema.extend({
 });
 
 export type WorkerBindings = z.input<typeof WorkerEnvSchema>;
-
-export interface AppEnv {
-	Bindings: Record<string, unknown>;
-	Variables: {
-		requestId: string;
-		services: Services;
-		/** Set by requireUser(). */
-		user: { id: string; email: string; sessionId: string };
-	};
-}
 
 /** Empty strings in the environment mean "not set", as in most deploy tools. */
 export function settingsFrom(source: Record<string, unknown>): Record<string, unknown> {

@@ -6,10 +6,18 @@ import type { RequestMeta } from "./audit/log";
 import { type Billing, billing } from "./billing/index";
 import type { Config } from "./config";
 import type { Database } from "./db/client";
-import type { AppEnv } from "./env";
-import { type OwnerService, ownerService } from "./licenses/owner";
-import { type LicenseService, licenseService } from "./licenses/service";
+import { Licenses } from "./licenses/index";
 import type { RateLimiter } from "./ratelimit/limiter";
+
+export interface AppEnv {
+	Bindings: Record<string, unknown>;
+	Variables: {
+		requestId: string;
+		services: Services;
+		/** Set by requireUser(). */
+		user: { id: string; email: string; sessionId: string };
+	};
+}
 
 /** Per-request dependencies, read in handlers with `c.get("services")`. */
 export interface Services {
@@ -22,10 +30,9 @@ export interface Services {
 	 */
 	cachedDb: Database;
 	meta: RequestMeta;
-	licenses: LicenseService;
+	/** Every license and activation use case: key holder, owner, operator. */
+	licenses: Licenses;
 	accounts: AccountService;
-	/** The logged-in owner's license operations. */
-	owner: OwnerService;
 	mailer: Mailer;
 	/** Checkout, Portal, webhooks; each answers 503 BILLING_NOT_CONFIGURED without Stripe settings. */
 	billing: Billing;
@@ -75,12 +82,11 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 					);
 				}),
 			);
-		// Domain services are built on first use: a validate needs one of them, not all five.
+		// Domain services are built on first use: a validate needs one of them, not all four.
 		let cachedDb: Database | undefined;
-		let licenses: LicenseService | undefined;
+		let licenses: Licenses | undefined;
 		let mailer: Mailer | undefined;
 		let accounts: AccountService | undefined;
-		let owner: OwnerService | undefined;
 		let billingService: Billing | undefined;
 		c.set("services", {
 			config,
@@ -93,7 +99,7 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 			defer,
 			limiter,
 			get licenses() {
-				licenses ??= licenseService({ db, config, meta });
+				licenses ??= new Licenses({ db, config, meta, now: () => new Date() });
 				return licenses;
 			},
 			get mailer() {
@@ -108,12 +114,9 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 					defer,
 					mailer: this.mailer,
 					passwords: runtime.passwords,
+					licenses: this.licenses,
 				});
 				return accounts;
-			},
-			get owner() {
-				owner ??= ownerService({ db, config, meta, licenses: this.licenses });
-				return owner;
 			},
 			get billing() {
 				billingService ??= billing({ db, config, meta, requestId });

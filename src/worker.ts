@@ -3,7 +3,6 @@
  * cache-disabled Hyperdrive config), the retention cron, and the rate limiter's Durable Object.
  */
 import argon2Wasm from "argon2-wasm-edge/wasm/argon2.wasm";
-import { argon2idWasm } from "./accounts/argon2-wasm";
 import { passwordHasher } from "./accounts/password";
 import { newApp } from "./app";
 import { purgeAuditLogs } from "./audit/retention";
@@ -11,10 +10,11 @@ import { buildConfig, type Config } from "./config";
 import { createDb, createSql } from "./db/client";
 import { settingsFrom, WorkerEnvSchema } from "./env";
 import { apiError } from "./errors";
-import { durableObjectRateLimiter, type RateLimiterObject } from "./ratelimit/durable-object";
 import type { Runtime } from "./services";
+import { argon2idWasm } from "./workers/argon2-wasm";
+import { durableObjectRateLimiter, type RateLimiterObject } from "./workers/rate-limiter-object";
 
-export { RateLimiterObject } from "./ratelimit/durable-object";
+export { RateLimiterObject } from "./workers/rate-limiter-object";
 
 interface Resolved {
 	config: Config;

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { parseLicenseKey } from "../../src/license/key";
+import { parseLicenseKey } from "../../src/kernel/license-key";
 import { ApiFailure, apiRequest, failureToCliError } from "../api";
 import { verifyLocal } from "../check";
 import { CliError, EXIT_UNLICENSED } from "../errors";

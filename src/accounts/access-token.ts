@@ -4,7 +4,7 @@
  * another audience is never accepted here.
  */
 import { jwtVerify, SignJWT } from "jose";
-import { decodeBase64Url } from "../license/base64url";
+import { decodeBase64Url } from "../kernel/base64url";
 
 export const ACCESS_TOKEN_TTL_S = 900;
 /** RFC 9068's media type for access tokens; differs from the license token's `typ`. */

@@ -7,18 +7,10 @@ import { and, eq, gte, isNull, sql } from "drizzle-orm";
 import { type RequestMeta, recordAudit } from "../audit/log";
 import type { Config } from "../config";
 import type { Database, Queryable } from "../db/client";
-import {
-	invites,
-	licenses,
-	oauthAccounts,
-	refreshTokens,
-	users,
-	verificationCodes,
-} from "../db/schema";
+import { invites, oauthAccounts, refreshTokens, users, verificationCodes } from "../db/schema";
 import { type ApiError, apiError } from "../errors";
 import { newId } from "../ids";
-import { listOwnedLicenses } from "../licenses/owner";
-import { type LicenseView, licenseView } from "../licenses/service";
+import type { Licenses, LicenseView } from "../licenses/index";
 import { type Mailer, mails } from "./mailer";
 import { type CallbackInput, exchangeCode, listProviders, type ProviderInfo } from "./oauth";
 import { constantTimeEqual, type PasswordHasher } from "./password";
@@ -44,6 +36,8 @@ export interface AccountServiceDeps {
 	meta: RequestMeta;
 	passwords: PasswordHasher;
 	mailer: Mailer;
+	/** Addresses that become accounts claim the licenses granted to them. */
+	licenses: Licenses;
 	defer: (work: Promise<unknown>) => void;
 }
 
@@ -198,7 +192,7 @@ export function accountService(deps: AccountServiceDeps) {
 					// Someone else verified with the same invite first: roll the whole thing back.
 					if (used.length === 0) throw apiError("INVITE_REQUIRED");
 				}
-				await claimLicenses(tx, user.id, email);
+				await deps.licenses.claimByEmail(tx, user.id, email);
 				await recordAudit(tx, meta, { action: "verify", result: "success", userId: user.id });
 				return issueSession(tx, config, user);
 			});
@@ -413,7 +407,7 @@ export function accountService(deps: AccountServiceDeps) {
 						.update(users)
 						.set({ oauthProvider: identity.provider, oauthProviderId: identity.providerId })
 						.where(and(eq(users.id, user.id), isNull(users.oauthProvider)));
-					await claimLicenses(tx, user.id, email);
+					await deps.licenses.claimByEmail(tx, user.id, email);
 					if (created) {
 						await recordAudit(tx, meta, {
 							action: "signup",
@@ -431,8 +425,7 @@ export function accountService(deps: AccountServiceDeps) {
 				});
 				return issueSession(tx, config, user);
 			});
-			const owned = await listOwnedLicenses(db, session.user.id);
-			return { ...session, licenses: owned.map((l) => licenseView(l)) };
+			return { ...session, licenses: await deps.licenses.summaryOf(session.user.id) };
 		},
 
 		/** Operator: single-use invite codes, shown once; only their hashes are stored. */
@@ -469,14 +462,6 @@ async function createOrVerifyUser(
 		.returning({ id: users.id, email: users.email });
 	if (!existing) throw new Error("user vanished during verification");
 	return existing;
-}
-
-/** Licenses granted to this address before it had an account now belong to the account. */
-async function claimLicenses(tx: Queryable, userId: string, email: string): Promise<void> {
-	await tx
-		.update(licenses)
-		.set({ ownerId: userId, ownerEmail: null, updatedAt: sql`now()` })
-		.where(and(eq(licenses.ownerEmail, email), isNull(licenses.ownerId)));
 }
 
 export function normalizeEmail(email: string): string {

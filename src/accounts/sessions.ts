@@ -8,7 +8,7 @@ import type { Config } from "../config";
 import type { Queryable } from "../db/client";
 import { refreshTokens } from "../db/schema";
 import { newId } from "../ids";
-import { encodeBase64Url } from "../license/base64url";
+import { encodeBase64Url } from "../kernel/base64url";
 import { ACCESS_TOKEN_TTL_S, signAccessToken } from "./access-token";
 
 export const REFRESH_TOKEN_TTL_S = 90 * 24 * 3600;

@@ -45,7 +45,7 @@ export function billing(deps: {
 				db: deps.db,
 				stripe: stripe(),
 				webhookSecret,
-				pepper: deps.config.pepper,
+				config: deps.config,
 				graceDays: settings.PAYMENT_GRACE_DAYS,
 				meta: deps.meta,
 				requestId: deps.requestId,

@@ -14,11 +14,16 @@
  */
 import { eq, or, sql } from "drizzle-orm";
 import { type AuditEvent, type RequestMeta, recordAudit } from "../audit/log";
+import type { Config } from "../config";
 import type { Database, Queryable } from "../db/client";
-import { licenses, plans, stripeEvents, users } from "../db/schema";
+import { plans, stripeEvents, users } from "../db/schema";
 import { ApiError } from "../errors";
-import { newId } from "../ids";
-import { generateLicenseKey, hashLicenseKey, licenseKeyLast4 } from "../license/index";
+import {
+	createLicenseFromStripe,
+	lockLicenseOfSubscription,
+	type StripeLicenseState,
+	updateLicenseFromStripe,
+} from "../licenses/from-stripe";
 import {
 	disputeEffect,
 	reconcileLicense,
@@ -31,7 +36,8 @@ export interface WebhookDeps {
 	db: Database;
 	stripe: Stripe;
 	webhookSecret: string;
-	pepper: CryptoKey;
+	/** Hashes the keys of the licenses it creates, like every other path. */
+	config: Config;
 	graceDays: number;
 	meta: RequestMeta;
 	requestId: string;
@@ -169,17 +175,7 @@ export function webhookService(deps: WebhookDeps) {
 			await audit(tx, { action: "webhook_event", result: "ignored", detail: base });
 			return;
 		}
-		const [current] = await tx
-			.select({
-				id: licenses.id,
-				status: licenses.status,
-				ownerId: licenses.ownerId,
-				planId: licenses.planId,
-				stripeOpenDisputes: licenses.stripeOpenDisputes,
-			})
-			.from(licenses)
-			.where(eq(licenses.stripeSubscriptionId, subscription.id))
-			.for("update");
+		const current = await lockLicenseOfSubscription(tx, subscription.id);
 
 		if (target.completedCheckout) {
 			await audit(tx, {
@@ -221,25 +217,16 @@ export function webhookService(deps: WebhookDeps) {
 			revoke,
 			graceDays: deps.graceDays,
 		});
-		const common = {
-			status: next.status,
-			expiresAt: next.expiresAt,
-			graceUntil: next.graceUntil,
+		const state: StripeLicenseState = {
+			subscriptionId: subscription.id,
+			customerId: idOf(subscription.customer),
 			stripeStatus: subscription.status,
-			stripeOpenDisputes: openDisputes,
-			stripeCustomerId: idOf(subscription.customer),
-			updatedAt: new Date(),
+			openDisputes,
+			...next,
 		};
 
 		if (current) {
-			await tx
-				.update(licenses)
-				.set({
-					...common,
-					// Plan changes through the Portal arrive as a new price on the subscription.
-					...(plan ? { planId: plan.id, maxActivations: maxActivationsOf(plan) } : {}),
-				})
-				.where(eq(licenses.id, current.id));
+			await updateLicenseFromStripe(tx, current.id, state, plan);
 			await audit(tx, {
 				action: "webhook_event",
 				result: next.status,
@@ -258,27 +245,13 @@ export function webhookService(deps: WebhookDeps) {
 			await audit(tx, { action: "webhook_event", result: "unmatched", detail: base });
 			return;
 		}
-		// The key is never returned or logged here: the owner gets one from the licenses routes.
-		const key = generateLicenseKey();
-		const id = newId("lic");
-		await tx.insert(licenses).values({
-			id,
-			keyHash: await hashLicenseKey(deps.pepper, key),
-			keyLast4: licenseKeyLast4(key),
-			planId: plan.id,
+		const id = await createLicenseFromStripe(
+			tx,
+			{ config: deps.config, meta },
+			state,
+			plan,
 			ownerId,
-			maxActivations: maxActivationsOf(plan),
-			stripeSubscriptionId: subscription.id,
-			source: "stripe",
-			...common,
-		});
-		await audit(tx, {
-			action: "license_create",
-			result: "success",
-			licenseId: id,
-			userId: ownerId,
-			detail: { plan: plan.id, source: "stripe", subscription: subscription.id },
-		});
+		);
 		await audit(tx, {
 			action: "webhook_event",
 			result: next.status,
@@ -424,10 +397,6 @@ async function ownerOf(tx: Queryable, subscription: Stripe.Subscription): Promis
 function ownerIdFromMetadata(subscription: Stripe.Subscription): string | null {
 	const id = subscription.metadata.user_id;
 	return typeof id === "string" && id.length > 0 ? id : null;
-}
-
-function maxActivationsOf(plan: typeof plans.$inferSelect): number {
-	return plan.entitlements.seats * plan.entitlements.activations_per_seat;
 }
 
 /** A subscription's items can sit on different periods; the license spans them. */

@@ -4,7 +4,7 @@
  * lost once the answer is given. It is sent as a named prepared statement (postgres.js
  * `prepare: true`, which Hyperdrive supports): Postgres plans it once per connection.
  *
- * The CASE is evaluateLicense (src/license/rules.ts) in SQL; both use the statement's `now()`,
+ * The CASE is evaluateLicense (src/kernel/rules.ts) in SQL; both use the statement's `now()`,
  * and test/worker/validation-rules.test.ts holds them equal over random license states.
  *
  * The statement commits asynchronously (`synchronous_commit` off for its own transaction

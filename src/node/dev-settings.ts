@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { generateSigningKeyPair } from "../license/index";
+import { generateSigningKeyPair } from "../kernel/index";
 
 interface DevSecrets {
 	LICENSE_SIGNING_KEY: string;

@@ -6,8 +6,8 @@
  */
 import type { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../env";
 import { codeToStatus, type ErrorCode } from "../errors";
+import type { AppEnv } from "../services";
 import { aliases, components, type OperationDoc, operations } from "./operations";
 import { docOf, type MiddlewareDoc } from "./tags";
 

@@ -11,13 +11,13 @@ import type { SessionView } from "../accounts/sessions";
 import { LICENSE_STATUSES } from "../db/schema";
 import type { ErrorCode } from "../errors";
 import { codeToStatus } from "../errors";
-import type { OwnedLicense } from "../licenses/owner";
 import type {
 	ActivateResult,
 	ActivationView,
 	LicenseView,
+	OwnedLicense,
 	ValidateResult,
-} from "../licenses/service";
+} from "../licenses/index";
 import type { LaunchMetrics } from "../metrics/dashboard";
 
 /** Named response schemas: they become `#/components/schemas/<id>`. */

@@ -2,11 +2,7 @@
  * Rate limits (SPEC §3.6) behind one interface: a Durable Object per key on Workers (one
  * counter for every edge location), an in-process sliding log on Node.
  */
-import type { Context, MiddlewareHandler } from "hono";
 import ipaddr from "ipaddr.js";
-import type { AppEnv } from "../env";
-import { ApiError } from "../errors";
-import { documented } from "../openapi/tags";
 
 export interface HitResult {
 	allowed: boolean;
@@ -80,39 +76,4 @@ export function memoryRateLimiter(): RateLimiter {
 			return result;
 		},
 	};
-}
-
-/**
- * Applies `rule` to the value `keyOf` picks (client IP, canonical license key…). Put it after
- * the validator when the key comes from the body. A limiter failure lets the request through:
- * an outage of the limiter must not lock every licensed user out (lockout still guards logins).
- */
-export function rateLimit(
-	rule: RateLimitRule,
-	keyOf: (c: Context<AppEnv>) => string | null,
-): MiddlewareHandler<AppEnv> {
-	const { limit, windowSeconds } = RATE_LIMITS[rule];
-	const middleware: MiddlewareHandler<AppEnv> = async (c, next) => {
-		const value = keyOf(c);
-		if (value !== null) {
-			const { limiter } = c.get("services");
-			let result: HitResult | null = null;
-			try {
-				result = await limiter.hit(`${rule}:${value}`, limit, windowSeconds);
-			} catch (err) {
-				console.error(
-					`[${c.get("requestId")}] rate limiter unavailable:`,
-					err instanceof Error ? err.message : err,
-				);
-			}
-			if (result && !result.allowed) {
-				throw new ApiError("RATE_LIMITED", "Too many requests. Try again later.", {
-					extra: { retry_after: result.retryAfter },
-					headers: { "Retry-After": String(result.retryAfter) },
-				});
-			}
-		}
-		await next();
-	};
-	return documented(middleware, { kind: "rate-limit", rule, limit, windowSeconds });
 }

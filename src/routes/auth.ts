@@ -1,10 +1,11 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { OAUTH_PROVIDERS } from "../accounts/oauth";
-import type { AppEnv } from "../env";
 import { requireUser } from "../middleware/auth";
+import { rateLimit } from "../middleware/rate-limit";
 import { validate } from "../middleware/validate";
-import { addressBucket, rateLimit } from "../ratelimit/limiter";
+import { addressBucket } from "../ratelimit/limiter";
+import type { AppEnv } from "../services";
 import { email } from "./schemas";
 
 /** 8–128 characters, any Unicode, compared exactly as sent (no trimming or normalisation). */

@@ -1,10 +1,10 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { html } from "hono/html";
 import { z } from "zod";
-import type { AppEnv } from "../env";
 import { apiError } from "../errors";
 import { requireUser } from "../middleware/auth";
 import { validate } from "../middleware/validate";
+import type { AppEnv } from "../services";
 import { NoBody } from "./schemas";
 
 const CheckoutBody = z.strictObject({

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { html } from "hono/html";
-import type { AppEnv } from "../env";
 import { type JsonObject, openApiDocument } from "../openapi/document";
+import type { AppEnv } from "../services";
 
 /**
  * Scalar's API reference, from a pinned CDN file checked by Subresource Integrity: the page

@@ -1,10 +1,15 @@
+/**
+ * Every license route, in three groups by who holds the credential: the license key, the
+ * owner's access token, the operator's ADMIN_TOKEN (mounted inside the admin routes).
+ */
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../env";
-import { parseLicenseKey } from "../license/index";
+import { parseLicenseKey } from "../kernel/license-key";
+import { requireUser } from "../middleware/auth";
+import { rateLimit } from "../middleware/rate-limit";
 import { validate } from "../middleware/validate";
-import { rateLimit } from "../ratelimit/limiter";
-import { hardwareId, hostname, licenseKey, platform } from "./schemas";
+import type { AppEnv } from "../services";
+import { email, hardwareId, hostname, licenseKey, NoBody, platform } from "./schemas";
 
 const ValidateBody = z.strictObject({ license_key: licenseKey, hardware_id: hardwareId });
 const ActivateBody = z.strictObject({
@@ -23,8 +28,8 @@ const perLicenseKey = (c: {
 	return parsed.ok ? parsed.key : null;
 };
 
-/** Key-holder routes (SPEC §3.3): the license key is the credential. */
-export const licenseKeyRoutes = new Hono<AppEnv>()
+/** Key holder: the license key is the credential. */
+export const keyHolderRoutes = new Hono<AppEnv>()
 	.post(
 		"/validate",
 		validate("json", ValidateBody),
@@ -49,3 +54,80 @@ export const licenseKeyRoutes = new Hono<AppEnv>()
 		await licenses.deactivate(c.req.valid("json"));
 		return c.json({ deactivated: true }, 200);
 	});
+
+const id = z.string().min(1).max(64);
+const LicenseParam = z.strictObject({ id });
+const ActivationParam = z.strictObject({ id, activation_id: id });
+const ActivateMineBody = z.strictObject({
+	hardware_id: hardwareId,
+	hostname: hostname.optional(),
+	platform: platform.optional(),
+});
+
+/** Owner: Bearer access token, own licenses only (another user's is a 404). */
+export const ownerLicenseRoutes = new Hono<AppEnv>()
+	.get("/", requireUser(), async (c) => {
+		const { licenses } = c.get("services");
+		return c.json({ licenses: await licenses.listOwned(c.get("user").id) }, 200);
+	})
+	.post(
+		"/activate-mine",
+		requireUser(),
+		// Same budget as activate by key, counted per account.
+		rateLimit("activate", (c) => c.get("user").id),
+		validate("json", ActivateMineBody),
+		async (c) => {
+			const { licenses } = c.get("services");
+			const { created, ...result } = await licenses.activateMine(
+				c.get("user").id,
+				c.req.valid("json"),
+			);
+			return c.json(result, created ? 201 : 200);
+		},
+	)
+	.post(
+		"/:id/keys",
+		requireUser(),
+		validate("param", LicenseParam),
+		validate("json", NoBody),
+		async (c) => {
+			const { licenses } = c.get("services");
+			return c.json(await licenses.reissueKey(c.get("user").id, c.req.valid("param").id), 201);
+		},
+	)
+	.delete(
+		"/:id/activations/:activation_id",
+		requireUser(),
+		validate("param", ActivationParam),
+		validate("json", NoBody),
+		async (c) => {
+			const { licenses } = c.get("services");
+			const { id: licenseId, activation_id: activationId } = c.req.valid("param");
+			await licenses.freeActivation(c.get("user").id, licenseId, activationId);
+			return c.body(null, 204);
+		},
+	);
+
+const CreateLicenseBody = z.strictObject({
+	plan: z.string().min(1).max(32),
+	owner_email: email.optional(),
+	max_activations: z.number().int().min(0).max(100_000).optional(),
+	expires_at: z.iso.datetime({ offset: true }).optional(),
+});
+
+/** Operator: mounted at /api/v1/admin/licenses, behind the admin routes' requireAdmin(). */
+export const operatorLicenseRoutes = new Hono<AppEnv>()
+	.post("/", validate("json", CreateLicenseBody), async (c) => {
+		const { licenses } = c.get("services");
+		return c.json(await licenses.create(c.req.valid("json")), 201);
+	})
+	.post(
+		"/:id/:action{suspend|reinstate|revoke}",
+		validate("param", LicenseParam.extend({ action: z.enum(["suspend", "reinstate", "revoke"]) })),
+		validate("json", NoBody),
+		async (c) => {
+			const { licenses } = c.get("services");
+			const { id, action } = c.req.valid("param");
+			return c.json({ license: await licenses.setStatus(id, action) }, 200);
+		},
+	);

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { Hono } from "hono";
-import type { AppEnv } from "../env";
 import { apiError } from "../errors";
+import type { AppEnv } from "../services";
 
 export const publicRoutes = new Hono<AppEnv>()
 	.get("/healthz", async (c) => {

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
-import type { AppEnv } from "../env";
 import { readLimited } from "../middleware/json-body";
+import type { AppEnv } from "../services";
 
 /** Stripe's events are small; this only keeps a hostile sender from making us buffer megabytes. */
 const MAX_WEBHOOK_BYTES = 256 * 1024;

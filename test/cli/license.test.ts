@@ -124,7 +124,7 @@ describe("activate and status", () => {
 
 	it("says an unknown key is not a license (exit 2) and an unreachable server is a network failure (exit 3)", async () => {
 		const h = await home();
-		const { generateLicenseKey } = await import("../../src/license/key");
+		const { generateLicenseKey } = await import("../../src/kernel/license-key");
 		const unknown = await runCli(["activate", generateLicenseKey(), "--json"], {
 			home: h,
 			apiUrl: server.url,

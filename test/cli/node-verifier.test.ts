@@ -7,7 +7,7 @@ import {
 	type PublicJwk,
 	verifyLicenseToken,
 	verifyLicenseTokenWith,
-} from "../../src/license/token";
+} from "../../src/kernel/index";
 import vector from "../vectors/license-token.json";
 
 const jwk = vector.public_jwk as PublicJwk;

@@ -6,13 +6,13 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { hashHardwareId } from "../../cli/fingerprint";
-import { encodeBase64Url, encodeUtf8 } from "../../src/license/base64url";
+import { encodeBase64Url, encodeUtf8 } from "../../src/kernel/base64url";
 import {
 	generateSigningKeyPair,
 	importSigningKey,
 	licenseTokenClaims,
 	signLicenseToken,
-} from "../../src/license/token";
+} from "../../src/kernel/index";
 import {
 	LicenseServer,
 	readLicenseJson,

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { generateLicenseKey } from "../../src/license/index";
+import { generateLicenseKey } from "../../src/kernel/index";
 import type { RunningServer } from "../../src/server";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
 import {

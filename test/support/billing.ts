@@ -13,7 +13,7 @@ import {
 	hashLicenseKey,
 	importKeyPepper,
 	licenseKeyLast4,
-} from "../../src/license/index";
+} from "../../src/kernel/index";
 import { type ApiResponse, call } from "./worker-client";
 
 type Json = Record<string, unknown>;

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import type { TestProject } from "vitest/node";
 import { createDb, createSql } from "../../src/db/client";
-import { generateSigningKeyPair } from "../../src/license/index";
+import { generateSigningKeyPair } from "../../src/kernel/index";
 import { migrateDatabase, startEmbeddedPostgres } from "../../src/node/database";
 
 declare module "vitest" {

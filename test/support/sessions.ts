@@ -7,7 +7,7 @@ import { inject } from "vitest";
 import { importJwtSecret, signAccessToken } from "../../src/accounts/access-token";
 import { hashRefreshToken } from "../../src/accounts/sessions";
 import { newId } from "../../src/ids";
-import { encodeBase64Url } from "../../src/license/base64url";
+import { encodeBase64Url } from "../../src/kernel/base64url";
 import { sql } from "./database";
 import { call } from "./worker-client";
 

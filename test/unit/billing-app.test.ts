@@ -11,7 +11,7 @@ import { newApp } from "../../src/app";
 import { buildConfig } from "../../src/config";
 import { createDb, createSql } from "../../src/db/client";
 import { SettingsSchema } from "../../src/env";
-import { generateSigningKeyPair } from "../../src/license/index";
+import { generateSigningKeyPair } from "../../src/kernel/index";
 import { argon2idNative } from "../../src/node/argon2";
 import { memoryRateLimiter } from "../../src/ratelimit/limiter";
 

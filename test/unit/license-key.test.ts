@@ -8,13 +8,13 @@ import {
 	LICENSE_KEY_PATTERN,
 	licenseKeyLast4,
 	parseLicenseKey,
-} from "../../src/license/index";
+} from "../../src/kernel/index";
 import vectors from "../vectors/license-key.json";
 
 const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 const PEPPER = "test-only pepper, 32 bytes or more: not a secret";
 
-/** Crockford's mod-37 check computed with BigInt, independently of src/license/key.ts. */
+/** Crockford's mod-37 check computed with BigInt, independently of src/kernel/license-key.ts. */
 function bigIntCheck(body: string): number {
 	let n = 0n;
 	for (const symbol of body) n = n * 32n + BigInt(CROCKFORD.indexOf(symbol));

@@ -26,7 +26,7 @@ import {
 	type SigningKey,
 	signLicenseToken,
 	verifyLicenseToken,
-} from "../../src/license/index";
+} from "../../src/kernel/index";
 import vector from "../vectors/license-token.json";
 
 const VERIFY_AT = new Date(vector.verify_at);

@@ -6,7 +6,7 @@ import {
 	generateSigningKeyPair,
 	hashLicenseKey,
 	importKeyPepper,
-} from "../../src/license/index";
+} from "../../src/kernel/index";
 import { nodeCrypto } from "../../src/node/native-crypto";
 
 describe("Node's native crypto", () => {

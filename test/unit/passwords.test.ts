@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { argon2idWasm } from "../../src/accounts/argon2-wasm";
 import { ARGON2_POLICY, parsePhc, passwordHasher } from "../../src/accounts/password";
 import { argon2idNative } from "../../src/node/argon2";
+import { argon2idWasm } from "../../src/workers/argon2-wasm";
 
 const wasmModule = new WebAssembly.Module(
 	readFileSync(new URL("../../node_modules/argon2-wasm-edge/wasm/argon2.wasm", import.meta.url)),

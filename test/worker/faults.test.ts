@@ -53,7 +53,7 @@ describe("a Worker whose database is down", () => {
 		const started = Date.now();
 		const health = await fetchWith(env, "/healthz");
 		expect(health.status).toBe(503);
-		const { generateLicenseKey } = await import("../../src/license/index");
+		const { generateLicenseKey } = await import("../../src/kernel/index");
 		const validate = await fetchWith(env, "/api/v1/licenses/validate", {
 			method: "POST",
 			headers: { "content-type": "application/json" },

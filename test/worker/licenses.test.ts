@@ -1,6 +1,6 @@
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
-import { generateLicenseKey } from "../../src/license/index";
+import { generateLicenseKey } from "../../src/kernel/index";
 import { call, createLicense, hardwareId } from "../support/worker-client";
 
 type Json = Record<string, unknown>;

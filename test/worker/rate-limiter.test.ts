@@ -4,7 +4,7 @@
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { RateLimiterObject } from "../../src/ratelimit/durable-object";
+import type { RateLimiterObject } from "../../src/workers/rate-limiter-object";
 
 const ns = (env as unknown as { RATE_LIMITER: DurableObjectNamespace<RateLimiterObject> })
 	.RATE_LIMITER;

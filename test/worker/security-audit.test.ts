@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { generateLicenseKey } from "../../src/license/index";
+import { generateLicenseKey } from "../../src/kernel/index";
 import { hasControlChars } from "../../src/text";
 import worker from "../../src/worker";
 import { signedHeader } from "../support/billing";

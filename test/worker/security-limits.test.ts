@@ -9,7 +9,7 @@
  */
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { generateLicenseKey } from "../../src/license/index";
+import { generateLicenseKey } from "../../src/kernel/index";
 import { answerOf, expectErrorBody, expectSecurityHeaders } from "../support/route-checks";
 import { type ApiResponse, call, hardwareId, randomIp } from "../support/worker-client";
 

@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { decodeJwt, exportJWK, generateKeyPair, type JWTPayload, SignJWT } from "jose";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { importJwtSecret, verifyAccessToken } from "../../src/accounts/access-token";
-import { decodeBase64Url, encodeBase64Url } from "../../src/license/base64url";
+import { decodeBase64Url, encodeBase64Url } from "../../src/kernel/base64url";
 import { expectErrorBody, expectSecurityHeaders, withoutRequestId } from "../support/route-checks";
 import { ISSUER, type SessionUser, sessionUser } from "../support/sessions";
 import { call, createLicense, hardwareId } from "../support/worker-client";

@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { evaluateLicense, type LicenseState } from "../../src/license/rules";
+import { evaluateLicense, type LicenseState } from "../../src/kernel/rules";
 import { testSql } from "../support/db";
 import { call, createLicense, hardwareId } from "../support/worker-client";
 
@@ -66,7 +66,7 @@ describe("validate's verdict", () => {
 	});
 
 	it("records NOT_FOUND in the audit log with the caller's address and user agent", async () => {
-		const { generateLicenseKey } = await import("../../src/license/index");
+		const { generateLicenseKey } = await import("../../src/kernel/index");
 		const ua = `probe-${crypto.randomUUID()}\u001b[31m`;
 		const res = await call("/api/v1/licenses/validate", {
 			json: { license_key: generateLicenseKey(), hardware_id: hardwareId() },

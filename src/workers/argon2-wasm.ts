@@ -14,7 +14,7 @@
  * module and passes it in; Node compiles the same file from disk (tests, benchmark).
  */
 import { blake2b } from "@noble/hashes/blake2.js";
-import type { Argon2idRaw, Argon2Params } from "./password";
+import type { Argon2idRaw, Argon2Params } from "../accounts/password";
 
 interface Argon2Exports {
 	memory: WebAssembly.Memory;

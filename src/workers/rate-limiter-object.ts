@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { type HitResult, type RateLimiter, slideWindow } from "./limiter";
+import { type HitResult, type RateLimiter, slideWindow } from "../ratelimit/limiter";
 
 /**
  * One instance per limited key (`login:…`, `activate:…`), so every edge location talks to the

@@ -1,0 +1,212 @@
+/**
+ * Activating a machine on a license, and freeing it again. The license row is locked for the
+ * whole check-count-insert, so concurrent activations on one license queue behind each other
+ * and the limit holds under any concurrency.
+ */
+import { and, count, eq, isNull, sql } from "drizzle-orm";
+import { recordAudit } from "../audit/log";
+import type { Queryable } from "../db/client";
+import { activations, licenses } from "../db/schema";
+import { ApiError, apiError } from "../errors";
+import { newId } from "../ids";
+import { evaluateLicense, type ValidationCode } from "../kernel/rules";
+import type { LicenseContext } from "./context";
+import { issueLicenseToken } from "./issue-token";
+import { keyHashOf, type LicenseRow, lockLicense } from "./queries";
+import { type ActivationView, activationView, type LicenseView, licenseView } from "./views";
+
+export interface MachineInput {
+	hardware_id: string;
+	hostname?: string | undefined;
+	platform?: string | undefined;
+}
+
+export interface ActivateInput extends MachineInput {
+	license_key: string;
+}
+
+export interface ActivateResult {
+	created: boolean;
+	activation: ActivationView;
+	license: LicenseView;
+	token: string;
+}
+
+/** Activates by license key (the key is the credential). */
+export async function activateByKey(
+	ctx: LicenseContext,
+	input: ActivateInput,
+): Promise<ActivateResult> {
+	const keyHash = await keyHashOf(ctx.config, input.license_key);
+	const outcome = await ctx.db.transaction(async (tx) => {
+		const license = await lockLicense(tx, eq(licenses.keyHash, keyHash));
+		if (!license) {
+			// Unknown keys are audited too: a burst of them is someone guessing keys.
+			await recordAudit(tx, ctx.meta, { action: "license_activate", result: "LICENSE_NOT_FOUND" });
+			return { kind: "not_found" as const };
+		}
+		return activateLocked(ctx, tx, license, input, null);
+	});
+	return finishActivation(ctx, outcome, input.hardware_id);
+}
+
+/** Activates a license the caller already resolved (owner routes); `userId` acts. */
+export async function activateById(
+	ctx: LicenseContext,
+	licenseId: string,
+	input: MachineInput,
+	userId: string,
+): Promise<ActivateResult> {
+	const outcome = await ctx.db.transaction(async (tx) => {
+		const license = await lockLicense(tx, eq(licenses.id, licenseId));
+		if (!license) return { kind: "not_found" as const };
+		return activateLocked(ctx, tx, license, input, userId);
+	});
+	return finishActivation(ctx, outcome, input.hardware_id);
+}
+
+/** Frees this machine's seat on the license the key names. */
+export async function deactivateByKey(
+	ctx: LicenseContext,
+	input: { license_key: string; hardware_id: string },
+): Promise<void> {
+	const keyHash = await keyHashOf(ctx.config, input.license_key);
+	const found = await ctx.db.transaction(async (tx) => {
+		const rows = await tx.execute<{ id: string; license_id: string }>(sql`
+			update activations set deactivated_at = now()
+			where hardware_id = ${input.hardware_id} and deactivated_at is null
+				and license_id = (select id from licenses where key_hash = ${keyHash})
+			returning id, license_id`);
+		const row = rows[0];
+		if (!row) {
+			await recordAudit(tx, ctx.meta, {
+				action: "license_deactivate",
+				result: "ACTIVATION_NOT_FOUND",
+			});
+			return false;
+		}
+		await recordAudit(tx, ctx.meta, {
+			action: "license_deactivate",
+			result: "success",
+			licenseId: row.license_id,
+			detail: { activation_id: row.id },
+		});
+		return true;
+	});
+	if (!found) throw apiError("ACTIVATION_NOT_FOUND");
+}
+
+type ActivationOutcome =
+	| { kind: "not_found" }
+	| {
+			kind: "unusable";
+			code: Exclude<ValidationCode, "VALID" | "NOT_FOUND" | "NOT_ACTIVATED">;
+			license: LicenseRow;
+	  }
+	| { kind: "limit"; license: LicenseRow; active: number }
+	| {
+			kind: "ok";
+			created: boolean;
+			activation: typeof activations.$inferSelect;
+			license: LicenseRow;
+	  };
+
+/** Inside the transaction that holds the license's lock: check, count, insert, audit. */
+async function activateLocked(
+	ctx: LicenseContext,
+	tx: Queryable,
+	license: LicenseRow,
+	input: MachineInput,
+	userId: string | null,
+): Promise<ActivationOutcome> {
+	const at = ctx.now();
+	const audit = (result: string, detail?: Record<string, unknown>) =>
+		recordAudit(tx, ctx.meta, {
+			action: "license_activate",
+			result,
+			licenseId: license.id,
+			userId,
+			...(detail ? { detail } : {}),
+		});
+	const usability = evaluateLicense(license, at);
+	if (!usability.usable && usability.code !== "VALID") {
+		await audit(usability.code);
+		return { kind: "unusable", code: usability.code, license };
+	}
+	const existing = await tx.query.activations.findFirst({
+		where: and(
+			eq(activations.licenseId, license.id),
+			eq(activations.hardwareId, input.hardware_id),
+			isNull(activations.deactivatedAt),
+		),
+	});
+	if (existing) {
+		// A repeated activation answers 200 and hands out a new token: audited like the first.
+		await audit("existing", { activation_id: existing.id });
+		return { kind: "ok", created: false, activation: existing, license };
+	}
+	const [active] = await tx
+		.select({ n: count() })
+		.from(activations)
+		.where(and(eq(activations.licenseId, license.id), isNull(activations.deactivatedAt)));
+	const inUse = active?.n ?? 0;
+	if (inUse >= license.maxActivations) {
+		await audit("ACTIVATION_LIMIT_REACHED");
+		return { kind: "limit", license, active: inUse };
+	}
+	const [activation] = await tx
+		.insert(activations)
+		.values({
+			id: newId("act"),
+			licenseId: license.id,
+			hardwareId: input.hardware_id,
+			hostname: input.hostname ?? null,
+			platform: input.platform ?? null,
+			lastValidatedAt: at,
+		})
+		.returning();
+	if (!activation) throw new Error("insert returned no row");
+	await audit("success", { activation_id: activation.id });
+	return { kind: "ok", created: true, activation, license };
+}
+
+/** After the commit: the outcome becomes a response or a documented error. */
+async function finishActivation(
+	ctx: LicenseContext,
+	outcome: ActivationOutcome,
+	hardwareId: string,
+): Promise<ActivateResult> {
+	switch (outcome.kind) {
+		case "not_found":
+			throw apiError("LICENSE_NOT_FOUND");
+		case "unusable":
+			throw new ApiError(
+				outcome.code,
+				unusableMessage[outcome.code] ?? "This license cannot be used.",
+				{
+					extra: { license_status: outcome.license.status },
+				},
+			);
+		case "limit":
+			throw apiError("ACTIVATION_LIMIT_REACHED", undefined, {
+				max_activations: outcome.license.maxActivations,
+				active: outcome.active,
+			});
+		case "ok": {
+			const token = await issueLicenseToken(ctx.config, outcome.license, hardwareId, ctx.now());
+			return {
+				created: outcome.created,
+				activation: activationView(outcome.activation),
+				license: licenseView(outcome.license),
+				token,
+			};
+		}
+	}
+}
+
+const unusableMessage: Partial<Record<ValidationCode, string>> = {
+	EXPIRED: "This license has expired. Renew the subscription to keep using it.",
+	SUSPENDED: "This license is suspended. Contact support.",
+	REVOKED: "This license has been revoked.",
+	PAST_DUE: "The payment for this license is overdue and its grace period has ended.",
+};

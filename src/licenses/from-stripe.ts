@@ -1,0 +1,115 @@
+/**
+ * Licenses as Stripe subscriptions make them. Billing verifies, dedupes, locks the
+ * subscription and decides the lifecycle (src/billing/lifecycle.ts); these write the result.
+ */
+import { eq } from "drizzle-orm";
+import { type RequestMeta, recordAudit } from "../audit/log";
+import type { Config } from "../config";
+import type { Queryable } from "../db/client";
+import { type LicenseStatus, licenses, type plans } from "../db/schema";
+import { newId } from "../ids";
+import { maxActivationsFor, newLicenseKey } from "./queries";
+
+type Plan = typeof plans.$inferSelect;
+
+/** The license a subscription pays for, as the lifecycle rule needs it. */
+export interface SubscriptionLicense {
+	id: string;
+	status: LicenseStatus;
+	ownerId: string | null;
+	planId: string;
+	stripeOpenDisputes: string[];
+}
+
+/** Where a subscription leaves its license, computed by billing from Stripe's current objects. */
+export interface StripeLicenseState {
+	subscriptionId: string;
+	customerId: string | null;
+	stripeStatus: string;
+	openDisputes: string[];
+	status: LicenseStatus;
+	expiresAt: Date | null;
+	graceUntil: Date | null;
+}
+
+/** Locks the subscription's license row (if any) for the caller's transaction. */
+export async function lockLicenseOfSubscription(
+	tx: Queryable,
+	subscriptionId: string,
+): Promise<SubscriptionLicense | undefined> {
+	const [row] = await tx
+		.select({
+			id: licenses.id,
+			status: licenses.status,
+			ownerId: licenses.ownerId,
+			planId: licenses.planId,
+			stripeOpenDisputes: licenses.stripeOpenDisputes,
+		})
+		.from(licenses)
+		.where(eq(licenses.stripeSubscriptionId, subscriptionId))
+		.for("update");
+	return row;
+}
+
+function columnsOf(state: StripeLicenseState) {
+	return {
+		status: state.status,
+		expiresAt: state.expiresAt,
+		graceUntil: state.graceUntil,
+		stripeStatus: state.stripeStatus,
+		stripeOpenDisputes: state.openDisputes,
+		stripeCustomerId: state.customerId,
+		updatedAt: new Date(),
+	};
+}
+
+/** Moves an existing license to the subscription's state; a new price is a plan change. */
+export async function updateLicenseFromStripe(
+	tx: Queryable,
+	licenseId: string,
+	state: StripeLicenseState,
+	plan: Plan | undefined,
+): Promise<void> {
+	await tx
+		.update(licenses)
+		.set({
+			...columnsOf(state),
+			// Plan changes through the Portal arrive as a new price on the subscription.
+			...(plan ? { planId: plan.id, maxActivations: maxActivationsFor(plan.entitlements) } : {}),
+		})
+		.where(eq(licenses.id, licenseId));
+}
+
+/**
+ * The license a paid subscription creates. The key is never returned or logged here: the
+ * owner gets one from the owner routes (`POST /api/v1/licenses/:id/keys`).
+ */
+export async function createLicenseFromStripe(
+	tx: Queryable,
+	deps: { config: Config; meta: RequestMeta },
+	state: StripeLicenseState,
+	plan: Plan,
+	ownerId: string,
+): Promise<string> {
+	const { keyHash, keyLast4 } = await newLicenseKey(deps.config);
+	const id = newId("lic");
+	await tx.insert(licenses).values({
+		id,
+		keyHash,
+		keyLast4,
+		planId: plan.id,
+		ownerId,
+		maxActivations: maxActivationsFor(plan.entitlements),
+		stripeSubscriptionId: state.subscriptionId,
+		source: "stripe",
+		...columnsOf(state),
+	});
+	await recordAudit(tx, deps.meta, {
+		action: "license_create",
+		result: "success",
+		licenseId: id,
+		userId: ownerId,
+		detail: { plan: plan.id, source: "stripe", subscription: state.subscriptionId },
+	});
+	return id;
+}

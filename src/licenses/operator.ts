@@ -1,0 +1,103 @@
+/** What an operator does with licenses: comp, pilot and invoiced licenses; status changes. */
+import { eq } from "drizzle-orm";
+import { recordAudit } from "../audit/log";
+import { type LicenseStatus, licenses, plans, users } from "../db/schema";
+import { ApiError, apiError } from "../errors";
+import { newId } from "../ids";
+import type { LicenseContext } from "./context";
+import { lockLicense, maxActivationsFor, newLicenseKey } from "./queries";
+import { type LicenseView, licenseView } from "./views";
+
+export interface CreateLicenseInput {
+	plan: string;
+	owner_email?: string | undefined;
+	max_activations?: number | undefined;
+	expires_at?: string | undefined;
+}
+
+export type StatusAction = "suspend" | "reinstate" | "revoke";
+
+/** A license made by hand. The key is returned once, here. */
+export async function createLicense(
+	ctx: LicenseContext,
+	input: CreateLicenseInput,
+): Promise<{ license: LicenseView; license_key: string }> {
+	const plan = await ctx.db.query.plans.findFirst({ where: eq(plans.id, input.plan) });
+	if (!plan) {
+		throw new ApiError("INVALID_REQUEST", "Unknown plan.", { extra: { fields: ["plan"] } });
+	}
+	const expiresAt = input.expires_at ? new Date(input.expires_at) : null;
+	if (expiresAt && expiresAt.getTime() <= ctx.now().getTime()) {
+		throw new ApiError("INVALID_REQUEST", "expires_at must be in the future.", {
+			extra: { fields: ["expires_at"] },
+		});
+	}
+	const email = input.owner_email?.toLowerCase();
+	const { key, keyHash, keyLast4 } = await newLicenseKey(ctx.config);
+	const id = newId("lic");
+	const maxActivations = input.max_activations ?? maxActivationsFor(plan.entitlements);
+	await ctx.db.transaction(async (tx) => {
+		const owner = email
+			? await tx.query.users.findFirst({ where: eq(users.email, email), columns: { id: true } })
+			: undefined;
+		await tx.insert(licenses).values({
+			id,
+			keyHash,
+			keyLast4,
+			planId: plan.id,
+			ownerId: owner?.id ?? null,
+			ownerEmail: owner ? null : (email ?? null),
+			maxActivations,
+			expiresAt,
+			source: "admin",
+		});
+		await recordAudit(tx, ctx.meta, {
+			action: "license_create",
+			result: "success",
+			licenseId: id,
+			userId: owner?.id ?? null,
+			detail: { plan: plan.id, source: "admin" },
+		});
+	});
+	return {
+		license: licenseView({
+			id,
+			planId: plan.id,
+			status: "active",
+			expiresAt,
+			graceUntil: null,
+			maxActivations,
+			keyLast4,
+			entitlements: plan.entitlements,
+		}),
+		license_key: key,
+	};
+}
+
+/** Suspend / reinstate / revoke; takes effect on the next validate. Revocation is final. */
+export async function setLicenseStatus(
+	ctx: LicenseContext,
+	licenseId: string,
+	action: StatusAction,
+): Promise<LicenseView> {
+	return ctx.db.transaction(async (tx) => {
+		const license = await lockLicense(tx, eq(licenses.id, licenseId));
+		if (!license) throw apiError("LICENSE_NOT_FOUND", "No license has this id.");
+		if (license.status === "revoked" && action !== "revoke") {
+			throw apiError("CONFLICT", "A revoked license cannot be reinstated.");
+		}
+		const next: LicenseStatus =
+			action === "suspend" ? "suspended" : action === "revoke" ? "revoked" : "active";
+		await tx
+			.update(licenses)
+			.set({ status: next, updatedAt: ctx.now() })
+			.where(eq(licenses.id, licenseId));
+		await recordAudit(tx, ctx.meta, {
+			action: "license_status_change",
+			result: next,
+			licenseId,
+			detail: { from: license.status, operator_action: action },
+		});
+		return licenseView({ ...license, status: next });
+	});
+}

@@ -1,0 +1,105 @@
+/**
+ * Reads and small writes shared by the license use cases, and the two rules every writer must
+ * agree on: how a key is stored (one keyed hash, `config.hashLicenseKey`) and how many machines
+ * a plan allows (one seat formula).
+ */
+import { and, asc, eq, inArray, isNull, type SQL } from "drizzle-orm";
+import type { Config } from "../config";
+import type { Queryable } from "../db/client";
+import {
+	activations,
+	type LicenseStatus,
+	licenses,
+	type PlanEntitlements,
+	plans,
+} from "../db/schema";
+import { ApiError } from "../errors";
+import { generateLicenseKey, licenseKeyLast4, parseLicenseKey } from "../kernel/license-key";
+
+/** A license with its plan's entitlements: what rules, tokens and views are made from. */
+export interface LicenseRow {
+	id: string;
+	planId: string;
+	status: LicenseStatus;
+	expiresAt: Date | null;
+	graceUntil: Date | null;
+	maxActivations: number;
+	keyLast4: string;
+	entitlements: PlanEntitlements;
+}
+
+/** The columns of a LicenseRow; select from licenses joined with plans. */
+export const licenseRowColumns = {
+	id: licenses.id,
+	planId: licenses.planId,
+	status: licenses.status,
+	expiresAt: licenses.expiresAt,
+	graceUntil: licenses.graceUntil,
+	maxActivations: licenses.maxActivations,
+	keyLast4: licenses.keyLast4,
+	entitlements: plans.entitlements,
+};
+
+/** Machines a plan allows when nobody set a limit by hand: seats × activations per seat. */
+export function maxActivationsFor(entitlements: PlanEntitlements): number {
+	return entitlements.seats * entitlements.activations_per_seat;
+}
+
+/** A new key, and the only two forms of it ever stored. The key itself is shown once. */
+export async function newLicenseKey(
+	config: Config,
+): Promise<{ key: string; keyHash: string; keyLast4: string }> {
+	const key = generateLicenseKey();
+	return { key, keyHash: await config.hashLicenseKey(key), keyLast4: licenseKeyLast4(key) };
+}
+
+/** The stored hash of a key as a client typed it; a key that fails its check is a 400. */
+export async function keyHashOf(config: Config, licenseKey: string): Promise<string> {
+	const parsed = parseLicenseKey(licenseKey);
+	if (!parsed.ok) {
+		throw new ApiError(
+			"INVALID_REQUEST",
+			"license_key is not a valid CODITECT license key; check it for typos.",
+			{ extra: { fields: ["license_key"] } },
+		);
+	}
+	return config.hashLicenseKey(parsed.key);
+}
+
+/**
+ * Locks one license row for the rest of the transaction: activations, status changes and
+ * Stripe updates of a license queue behind each other.
+ */
+export async function lockLicense(
+	tx: Queryable,
+	where: SQL | undefined,
+): Promise<LicenseRow | undefined> {
+	const [row] = await tx
+		.select(licenseRowColumns)
+		.from(licenses)
+		.innerJoin(plans, eq(plans.id, licenses.planId))
+		.where(where)
+		.for("update", { of: licenses });
+	return row;
+}
+
+/** The owner's licenses, oldest first. */
+export async function listOwnedLicenses(db: Queryable, userId: string): Promise<LicenseRow[]> {
+	return db
+		.select(licenseRowColumns)
+		.from(licenses)
+		.innerJoin(plans, eq(plans.id, licenses.planId))
+		.where(eq(licenses.ownerId, userId))
+		.orderBy(asc(licenses.createdAt), asc(licenses.id));
+}
+
+/** Activations still holding a seat on any of `owned`. */
+export function liveActivationsOf(owned: readonly LicenseRow[]): SQL | undefined {
+	return and(
+		inArray(
+			activations.licenseId,
+			owned.map((l) => l.id),
+		),
+		isNull(activations.deactivatedAt),
+	);
+}
