@@ -17,7 +17,22 @@ function randomBytes(n: number): Uint8Array {
 }
 
 /** Prefixed random id (`lic_…`): 20 Crockford base32 chars = 100 bits, unguessable and log-friendly. */
-export function newId(prefix: "lic" | "act" | "usr" | "aud" | "rtf" | "rtk" | "req"): string {
+export type IdPrefix =
+	| "lic"
+	| "act"
+	| "usr"
+	| "aud"
+	| "rtf"
+	| "rtk"
+	| "req"
+	| "org"
+	| "seat"
+	| "oinv"
+	| "cik"
+	| "ctr"
+	| "cil";
+
+export function newId(prefix: IdPrefix): string {
 	const bytes = randomBytes(20);
 	let out = `${prefix}_`;
 	for (const b of bytes) out += ALPHABET[b & 31];

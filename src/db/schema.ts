@@ -82,6 +82,13 @@ export const licenses = pgTable(
 			.notNull()
 			.references(() => plans.id),
 		ownerId: text("owner_id").references(() => users.id),
+		/** Team / SMB / Enterprise: the organisation whose members hold its seats. */
+		orgId: text("org_id").references(() => orgs.id),
+		/**
+		 * Named seats bought (Stripe subscription quantity, or set by the operator); null = the
+		 * plan's `seats`. Read it through `seatsOf()`, never directly.
+		 */
+		seats: integer("seats"),
 		/** Granted to an email with no account yet; the account that verifies it claims the license. */
 		ownerEmail: text("owner_email"),
 		status: text("status").$type<LicenseStatus>().notNull().default("active"),
@@ -109,11 +116,13 @@ export const licenses = pgTable(
 		// One license per subscription, whatever Stripe redelivers.
 		uniqueIndex("licenses_stripe_subscription_key").on(t.stripeSubscriptionId),
 		index("licenses_owner_idx").on(t.ownerId),
+		index("licenses_org_idx").on(t.orgId),
 		check(
 			"licenses_status_check",
 			sql`${t.status} in ('active','past_due','suspended','expired','revoked')`,
 		),
 		check("licenses_max_activations_check", sql`${t.maxActivations} between 0 and 100000`),
+		check("licenses_seats_check", sql`${t.seats} is null or ${t.seats} between 0 and 100000`),
 	],
 );
 
@@ -128,6 +137,8 @@ export const activations = pgTable(
 		hardwareId: text("hardware_id").notNull(),
 		hostname: text("hostname"),
 		platform: text("platform"),
+		/** On an org license: the seat (membership) this machine is counted against. */
+		memberId: text("member_id").references(() => orgMembers.id, { onDelete: "set null" }),
 		createdAt: createdAt(),
 		lastValidatedAt: tstz("last_validated_at"),
 		/** Set when the seat is freed; the row stays for history. */
@@ -138,6 +149,134 @@ export const activations = pgTable(
 		uniqueIndex("activations_active_hw_key")
 			.on(t.licenseId, t.hardwareId)
 			.where(sql`${t.deactivatedAt} is null`),
+		index("activations_member_idx").on(t.memberId),
+	],
+);
+
+/** An organisation: the holder of a Team / SMB / Enterprise license and its named seats. */
+export const orgs = pgTable("orgs", {
+	id: text("id").primaryKey(),
+	name: text("name").notNull(),
+	createdAt: createdAt(),
+});
+
+export const ORG_ROLES = ["owner", "admin", "member"] as const;
+export type OrgRole = (typeof ORG_ROLES)[number];
+
+/** A member of an org holds one named seat; the row's id is the seat id in tokens. */
+export const orgMembers = pgTable(
+	"org_members",
+	{
+		id: text("id").primaryKey(),
+		orgId: text("org_id")
+			.notNull()
+			.references(() => orgs.id, { onDelete: "cascade" }),
+		userId: text("user_id")
+			.notNull()
+			.references(() => users.id, { onDelete: "cascade" }),
+		role: text("role").$type<OrgRole>().notNull(),
+		createdAt: createdAt(),
+	},
+	(t) => [
+		uniqueIndex("org_members_org_user_key").on(t.orgId, t.userId),
+		index("org_members_user_idx").on(t.userId),
+		check("org_members_role_check", sql`${t.role} in ('owner','admin','member')`),
+	],
+);
+
+/** Emailed single-use invitation codes; only the hash is stored. */
+export const orgInvitations = pgTable(
+	"org_invitations",
+	{
+		id: text("id").primaryKey(),
+		orgId: text("org_id")
+			.notNull()
+			.references(() => orgs.id, { onDelete: "cascade" }),
+		email: text("email").notNull(),
+		role: text("role").$type<OrgRole>().notNull(),
+		codeHash: text("code_hash").notNull(),
+		invitedBy: text("invited_by").references(() => users.id, { onDelete: "set null" }),
+		expiresAt: tstz("expires_at").notNull(),
+		usedAt: tstz("used_at"),
+		usedBy: text("used_by").references(() => users.id, { onDelete: "set null" }),
+		createdAt: createdAt(),
+	},
+	(t) => [
+		uniqueIndex("org_invitations_code_key").on(t.codeHash),
+		index("org_invitations_org_idx").on(t.orgId),
+		check("org_invitations_role_check", sql`${t.role} in ('admin','member')`),
+	],
+);
+
+/** Org API keys for CI (`cdt_ci_…`), stored as a keyed hash; shown once. */
+export const orgApiKeys = pgTable(
+	"org_api_keys",
+	{
+		id: text("id").primaryKey(),
+		orgId: text("org_id")
+			.notNull()
+			.references(() => orgs.id, { onDelete: "cascade" }),
+		name: text("name").notNull(),
+		keyHash: text("key_hash").notNull(),
+		keyLast4: text("key_last4").notNull(),
+		createdBy: text("created_by").references(() => users.id, { onDelete: "set null" }),
+		createdAt: createdAt(),
+		lastUsedAt: tstz("last_used_at"),
+		revokedAt: tstz("revoked_at"),
+	},
+	(t) => [
+		uniqueIndex("org_api_keys_hash_key").on(t.keyHash),
+		index("org_api_keys_org_idx").on(t.orgId),
+	],
+);
+
+/**
+ * Workload identity: a CI provider's OIDC ID tokens that match `issuer`, `audience` and every
+ * condition (claim → exact value or `*` glob) may lease a runner slot without a static secret.
+ */
+export const ciTrustRules = pgTable(
+	"ci_trust_rules",
+	{
+		id: text("id").primaryKey(),
+		orgId: text("org_id")
+			.notNull()
+			.references(() => orgs.id, { onDelete: "cascade" }),
+		name: text("name").notNull(),
+		issuer: text("issuer").notNull(),
+		audience: text("audience").notNull(),
+		conditions: jsonb("conditions").$type<Record<string, string>>().notNull(),
+		createdBy: text("created_by").references(() => users.id, { onDelete: "set null" }),
+		createdAt: createdAt(),
+		revokedAt: tstz("revoked_at"),
+	},
+	(t) => [index("ci_trust_rules_org_idx").on(t.orgId)],
+);
+
+/**
+ * A CI job's hold on one of the plan's runner slots. A slot is taken while `expires_at` is
+ * ahead and `released_at` is null: a runner that dies frees its slot by expiring, no cron.
+ */
+export const ciLeases = pgTable(
+	"ci_leases",
+	{
+		id: text("id").primaryKey(),
+		orgId: text("org_id")
+			.notNull()
+			.references(() => orgs.id, { onDelete: "cascade" }),
+		licenseId: text("license_id")
+			.notNull()
+			.references(() => licenses.id, { onDelete: "cascade" }),
+		jobId: text("job_id").notNull(),
+		runner: text("runner"),
+		/** `api_key:<id>` or `oidc:<rule id>`: what the job proved. */
+		grantedBy: text("granted_by").notNull(),
+		createdAt: createdAt(),
+		expiresAt: tstz("expires_at").notNull(),
+		releasedAt: tstz("released_at"),
+	},
+	(t) => [
+		index("ci_leases_org_job_idx").on(t.orgId, t.jobId),
+		index("ci_leases_org_expires_idx").on(t.orgId, t.expiresAt),
 	],
 );
 
