@@ -3,7 +3,7 @@
  * agree on: how a key is stored (one keyed hash, `config.hashLicenseKey`) and how many machines
  * a plan allows (one seat formula).
  */
-import { and, asc, eq, inArray, isNull, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNull, type SQL } from "drizzle-orm";
 import type { Config } from "../config";
 import type { Queryable } from "../db/client";
 import {
@@ -15,6 +15,7 @@ import {
 } from "../db/schema";
 import { ApiError } from "../errors";
 import { generateLicenseKey, licenseKeyLast4, parseLicenseKey } from "../kernel/license-key";
+import { evaluateLicense } from "../kernel/rules";
 
 /** A license with its plan's entitlements: what rules, tokens and views are made from. */
 export interface LicenseRow {
@@ -102,4 +103,36 @@ export function liveActivationsOf(owned: readonly LicenseRow[]): SQL | undefined
 		),
 		isNull(activations.deactivatedAt),
 	);
+}
+
+/** An org's license with its effective seat count (`licenses.seats`, else the plan's). */
+export interface OrgLicense extends LicenseRow {
+	orgId: string;
+	seats: number;
+}
+
+/** Named seats a license grants: what was bought (Stripe quantity) or the plan's own count. */
+export function seatsOf(license: { seats: number | null; entitlements: PlanEntitlements }): number {
+	return license.seats ?? license.entitlements.seats;
+}
+
+/**
+ * The license an org's seats and CI slots come from: a usable one if there is any (newest
+ * first), else the newest, so a lapsed org still sees why. Locks it when `lock` is set.
+ */
+export async function orgLicenseOf(
+	tx: Queryable,
+	orgId: string,
+	at: Date,
+	opts: { lock?: boolean } = {},
+): Promise<OrgLicense | undefined> {
+	const query = tx
+		.select({ ...licenseRowColumns, orgId: licenses.orgId, seats: licenses.seats })
+		.from(licenses)
+		.innerJoin(plans, eq(plans.id, licenses.planId))
+		.where(eq(licenses.orgId, orgId))
+		.orderBy(desc(licenses.createdAt), desc(licenses.id));
+	const rows = opts.lock ? await query.for("update", { of: licenses }) : await query;
+	const views = rows.map((r) => ({ ...r, orgId, seats: seatsOf(r) }));
+	return views.find((l) => evaluateLicense(l, at).usable) ?? views[0];
 }
