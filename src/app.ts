@@ -14,6 +14,7 @@ import { billingPages, billingRoutes } from "./routes/billing";
 import { docsRoutes } from "./routes/docs";
 import { keyHolderRoutes, ownerLicenseRoutes } from "./routes/licenses";
 import { meRoutes } from "./routes/me";
+import { invitationRoutes, orgRoutes } from "./routes/orgs";
 import { publicRoutes } from "./routes/public";
 import { webhookRoutes } from "./routes/webhooks";
 import type { AppEnv } from "./services";
@@ -45,6 +46,8 @@ export function newApp(runtime: Runtime): Hono<AppEnv> {
 	app.route("/api/v1/licenses", keyHolderRoutes);
 	app.route("/api/v1/licenses", ownerLicenseRoutes);
 	app.route("/licenses", keyHolderRoutes); // seed alias for older clients
+	app.route("/api/v1/orgs", orgRoutes);
+	app.route("/api/v1/invitations", invitationRoutes);
 	app.route("/api/v1/admin", adminRoutes);
 	app.route("/billing", billingPages);
 	app.route("/api/v1/billing", billingRoutes);

@@ -7,6 +7,7 @@ import { type Billing, billing } from "./billing/index";
 import type { Config } from "./config";
 import type { Database } from "./db/client";
 import { Licenses } from "./licenses/index";
+import { Orgs } from "./orgs/index";
 import type { RateLimiter } from "./ratelimit/limiter";
 
 export interface AppEnv {
@@ -33,6 +34,8 @@ export interface Services {
 	/** Every license and activation use case: key holder, owner, operator. */
 	licenses: Licenses;
 	accounts: AccountService;
+	/** Organisations, named seats, invitations. */
+	orgs: Orgs;
 	mailer: Mailer;
 	/** Checkout, Portal, webhooks; each answers 503 BILLING_NOT_CONFIGURED without Stripe settings. */
 	billing: Billing;
@@ -88,6 +91,7 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 		let mailer: Mailer | undefined;
 		let accounts: AccountService | undefined;
 		let billingService: Billing | undefined;
+		let orgs: Orgs | undefined;
 		c.set("services", {
 			config,
 			db,
@@ -117,6 +121,18 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 					licenses: this.licenses,
 				});
 				return accounts;
+			},
+			get orgs() {
+				orgs ??= new Orgs({
+					db,
+					config,
+					meta,
+					mailer: this.mailer,
+					licenses: this.licenses,
+					defer,
+					now: () => new Date(),
+				});
+				return orgs;
 			},
 			get billing() {
 				billingService ??= billing({ db, config, meta, requestId });

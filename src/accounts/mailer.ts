@@ -102,6 +102,12 @@ export const mails = {
 			text: "Someone (probably you) tried to sign up with this address, but it already has a CODITECT account.\n\nLog in instead (`coditect login`). If this was not you, no action is needed: nothing was changed.",
 		};
 	},
+	orgInvitation(orgName: string, role: string, code: string, days: number): Omit<Mail, "to"> {
+		return {
+			subject: `You are invited to ${orgName} on CODITECT`,
+			text: `You have been invited to join ${orgName} on CODITECT as ${role === "admin" ? "an admin" : "a member"}, which gives you a seat on its license.\n\nAccept with:\n\n  coditect org join ${code}\n\n(or POST /api/v1/invitations/accept with this code while logged in with this address). The code works once and expires in ${days} days. If you did not expect this, ignore this mail.`,
+		};
+	},
 	lockout(minutes: number): Omit<Mail, "to"> {
 		return {
 			subject: "CODITECT: logins to your account are paused",

@@ -26,7 +26,12 @@ export type AuditAction =
 	| "checkout_started"
 	| "checkout_completed"
 	| "webhook_event"
-	| "webhook_signature_failure";
+	| "webhook_signature_failure"
+	| "org_create"
+	| "org_invite"
+	| "org_join"
+	| "org_role_change"
+	| "org_member_remove";
 
 export interface AuditEvent {
 	action: AuditAction;

@@ -8,11 +8,17 @@ import { type RequestMeta, recordAudit } from "../audit/log";
 import type { Database } from "../db/client";
 import { plans, users } from "../db/schema";
 import { ApiError, apiError } from "../errors";
+import { isOrgPlan } from "../licenses/queries";
+import { MANAGERS, requireMember } from "../orgs/membership";
 import { isMissing, type Stripe, upstreamError } from "./stripe-client";
 
 export interface CheckoutInput {
 	plan: string;
 	interval: "month" | "year";
+	/** Team plans: named seats to buy (the subscription's quantity); default the plan's seats. */
+	seats?: number | undefined;
+	/** Team plans: the org to license (the buyer must manage it); default a new org. */
+	org_id?: string | undefined;
 }
 
 export interface BillingUser {
@@ -100,6 +106,18 @@ export function checkoutService(deps: CheckoutDeps) {
 					{ extra: { fields: ["interval"] } },
 				);
 			}
+			const org = isOrgPlan(plan);
+			if (!org && (input.seats !== undefined || input.org_id !== undefined)) {
+				const fields = [
+					...(input.seats !== undefined ? ["seats"] : []),
+					...(input.org_id !== undefined ? ["org_id"] : []),
+				];
+				throw new ApiError("INVALID_REQUEST", `The ${plan.name} plan is for one person.`, {
+					extra: { fields },
+				});
+			}
+			if (input.org_id) await requireMember(db, input.org_id, user.id, MANAGERS);
+			const quantity = org ? (input.seats ?? plan.entitlements.seats) : 1;
 			const customer = await customerFor(user);
 			// Prices are found by lookup key (never a hard-coded id), so `npm run stripe:sync` can
 			// replace a price without a deploy.
@@ -114,14 +132,18 @@ export function checkoutService(deps: CheckoutDeps) {
 					"This plan's price is not set up in the payment provider yet.",
 				);
 			}
-			const tie = { user_id: user.id, plan: plan.id };
+			const tie = {
+				user_id: user.id,
+				plan: plan.id,
+				...(input.org_id ? { org_id: input.org_id } : {}),
+			};
 			const session = await upstream(() =>
 				stripe.checkout.sessions.create(
 					{
 						mode: "subscription",
 						customer,
 						client_reference_id: user.id,
-						line_items: [{ price: price.id, quantity: 1 }],
+						line_items: [{ price: price.id, quantity }],
 						metadata: { ...tie, interval: input.interval },
 						// Copied onto the subscription, so every later event can find the user and plan.
 						subscription_data: { metadata: tie },
@@ -137,7 +159,12 @@ export function checkoutService(deps: CheckoutDeps) {
 				action: "checkout_started",
 				result: "success",
 				userId: user.id,
-				detail: { plan: plan.id, interval: input.interval, session_id: session.id },
+				detail: {
+					plan: plan.id,
+					interval: input.interval,
+					session_id: session.id,
+					seats: quantity,
+				},
 			});
 			return { url: session.url, session_id: session.id };
 		},

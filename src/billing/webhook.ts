@@ -24,6 +24,8 @@ import {
 	type StripeLicenseState,
 	updateLicenseFromStripe,
 } from "../licenses/from-stripe";
+import { isOrgPlan } from "../licenses/queries";
+import { orgForPurchase } from "../orgs/create";
 import {
 	disputeEffect,
 	reconcileLicense,
@@ -222,6 +224,7 @@ export function webhookService(deps: WebhookDeps) {
 			customerId: idOf(subscription.customer),
 			stripeStatus: subscription.status,
 			openDisputes,
+			seats: plan && isOrgPlan(plan) ? quantityOf(subscription) : null,
 			...next,
 		};
 
@@ -245,12 +248,17 @@ export function webhookService(deps: WebhookDeps) {
 			await audit(tx, { action: "webhook_event", result: "unmatched", detail: base });
 			return;
 		}
+		// Team plans license an organisation: the one checkout named, or a new one the buyer owns.
+		const orgId = isOrgPlan(plan)
+			? await orgForPurchase(tx, ownerId, metadataValue(subscription, "org_id"))
+			: null;
 		const id = await createLicenseFromStripe(
 			tx,
 			{ config: deps.config, meta },
 			state,
 			plan,
 			ownerId,
+			orgId,
 		);
 		await audit(tx, {
 			action: "webhook_event",
@@ -395,8 +403,18 @@ async function ownerOf(tx: Queryable, subscription: Stripe.Subscription): Promis
 }
 
 function ownerIdFromMetadata(subscription: Stripe.Subscription): string | null {
-	const id = subscription.metadata.user_id;
-	return typeof id === "string" && id.length > 0 ? id : null;
+	return metadataValue(subscription, "user_id");
+}
+
+function metadataValue(subscription: Stripe.Subscription, name: string): string | null {
+	const value = subscription.metadata[name];
+	return typeof value === "string" && value.length > 0 ? value : null;
+}
+
+/** Seats bought: the subscription's quantity (one item per plan; the largest if several). */
+function quantityOf(subscription: Stripe.Subscription): number | null {
+	const quantities = subscription.items.data.map((i) => i.quantity ?? 1);
+	return quantities.length > 0 ? Math.max(...quantities) : null;
 }
 
 /** A subscription's items can sit on different periods; the license spans them. */

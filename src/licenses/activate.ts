@@ -25,6 +25,15 @@ export interface ActivateInput extends MachineInput {
 	license_key: string;
 }
 
+/** An org member activating under their named seat. */
+export interface SeatHolder {
+	org: string;
+	/** The membership id (`seat_…`), carried in the token's `seat` claim. */
+	seat: string;
+	/** Machines one seat may hold: the plan's `activations_per_seat`. */
+	perSeat: number;
+}
+
 export interface ActivateResult {
 	created: boolean;
 	activation: ActivationView;
@@ -50,17 +59,21 @@ export async function activateByKey(
 	return finishActivation(ctx, outcome, input.hardware_id);
 }
 
-/** Activates a license the caller already resolved (owner routes); `userId` acts. */
+/**
+ * Activates a license the caller already resolved (owner routes); `userId` acts, under
+ * `seat` when the license is an org's.
+ */
 export async function activateById(
 	ctx: LicenseContext,
 	licenseId: string,
 	input: MachineInput,
 	userId: string,
+	seat?: SeatHolder,
 ): Promise<ActivateResult> {
 	const outcome = await ctx.db.transaction(async (tx) => {
 		const license = await lockLicense(tx, eq(licenses.id, licenseId));
 		if (!license) return { kind: "not_found" as const };
-		return activateLocked(ctx, tx, license, input, userId);
+		return activateLocked(ctx, tx, license, input, userId, seat);
 	});
 	return finishActivation(ctx, outcome, input.hardware_id);
 }
@@ -103,12 +116,13 @@ type ActivationOutcome =
 			code: Exclude<ValidationCode, "VALID" | "NOT_FOUND" | "NOT_ACTIVATED">;
 			license: LicenseRow;
 	  }
-	| { kind: "limit"; license: LicenseRow; active: number }
+	| { kind: "limit"; license: LicenseRow; max: number; active: number }
 	| {
 			kind: "ok";
 			created: boolean;
 			activation: typeof activations.$inferSelect;
 			license: LicenseRow;
+			seat?: { org: string; seat: string } | undefined;
 	  };
 
 /** Inside the transaction that holds the license's lock: check, count, insert, audit. */
@@ -118,6 +132,7 @@ async function activateLocked(
 	license: LicenseRow,
 	input: MachineInput,
 	userId: string | null,
+	seat?: SeatHolder,
 ): Promise<ActivationOutcome> {
 	const at = ctx.now();
 	const audit = (result: string, detail?: Record<string, unknown>) =>
@@ -140,10 +155,26 @@ async function activateLocked(
 			isNull(activations.deactivatedAt),
 		),
 	});
+	if (seat) {
+		// Held for the rest of the transaction: removing this member waits for us, then frees
+		// this machine too. Gone already: the seat is no longer theirs to use.
+		const held = await tx.execute(
+			sql`select 1 from org_members where id = ${seat.seat} and org_id = ${seat.org} for share`,
+		);
+		if (held.length === 0) return { kind: "not_found" };
+	}
+	const tokenSeat = (memberId: string | null) =>
+		seat && memberId ? { org: seat.org, seat: memberId } : undefined;
 	if (existing) {
 		// A repeated activation answers 200 and hands out a new token: audited like the first.
 		await audit("existing", { activation_id: existing.id });
-		return { kind: "ok", created: false, activation: existing, license };
+		return {
+			kind: "ok",
+			created: false,
+			activation: existing,
+			license,
+			seat: tokenSeat(existing.memberId),
+		};
 	}
 	const [active] = await tx
 		.select({ n: count() })
@@ -152,7 +183,24 @@ async function activateLocked(
 	const inUse = active?.n ?? 0;
 	if (inUse >= license.maxActivations) {
 		await audit("ACTIVATION_LIMIT_REACHED");
-		return { kind: "limit", license, active: inUse };
+		return { kind: "limit", license, max: license.maxActivations, active: inUse };
+	}
+	if (seat) {
+		const [mine] = await tx
+			.select({ n: count() })
+			.from(activations)
+			.where(
+				and(
+					eq(activations.licenseId, license.id),
+					eq(activations.memberId, seat.seat),
+					isNull(activations.deactivatedAt),
+				),
+			);
+		const onSeat = mine?.n ?? 0;
+		if (onSeat >= seat.perSeat) {
+			await audit("ACTIVATION_LIMIT_REACHED", { seat: seat.seat });
+			return { kind: "limit", license, max: seat.perSeat, active: onSeat };
+		}
 	}
 	const [activation] = await tx
 		.insert(activations)
@@ -162,12 +210,13 @@ async function activateLocked(
 			hardwareId: input.hardware_id,
 			hostname: input.hostname ?? null,
 			platform: input.platform ?? null,
+			memberId: seat?.seat ?? null,
 			lastValidatedAt: at,
 		})
 		.returning();
 	if (!activation) throw new Error("insert returned no row");
 	await audit("success", { activation_id: activation.id });
-	return { kind: "ok", created: true, activation, license };
+	return { kind: "ok", created: true, activation, license, seat: tokenSeat(activation.memberId) };
 }
 
 /** After the commit: the outcome becomes a response or a documented error. */
@@ -189,11 +238,17 @@ async function finishActivation(
 			);
 		case "limit":
 			throw apiError("ACTIVATION_LIMIT_REACHED", undefined, {
-				max_activations: outcome.license.maxActivations,
+				max_activations: outcome.max,
 				active: outcome.active,
 			});
 		case "ok": {
-			const token = await issueLicenseToken(ctx.config, outcome.license, hardwareId, ctx.now());
+			const token = await issueLicenseToken(
+				ctx.config,
+				outcome.license,
+				hardwareId,
+				ctx.now(),
+				outcome.seat,
+			);
 			return {
 				created: outcome.created,
 				activation: activationView(outcome.activation),

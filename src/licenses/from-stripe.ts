@@ -8,7 +8,7 @@ import type { Config } from "../config";
 import type { Queryable } from "../db/client";
 import { type LicenseStatus, licenses, type plans } from "../db/schema";
 import { newId } from "../ids";
-import { maxActivationsFor, newLicenseKey } from "./queries";
+import { maxActivationsFor, newLicenseKey, seatsOf } from "./queries";
 
 type Plan = typeof plans.$inferSelect;
 
@@ -30,6 +30,8 @@ export interface StripeLicenseState {
 	status: LicenseStatus;
 	expiresAt: Date | null;
 	graceUntil: Date | null;
+	/** Named seats bought (the subscription's quantity) on an org plan; null otherwise. */
+	seats: number | null;
 }
 
 /** Locks the subscription's license row (if any) for the caller's transaction. */
@@ -59,11 +61,24 @@ function columnsOf(state: StripeLicenseState) {
 		stripeStatus: state.stripeStatus,
 		stripeOpenDisputes: state.openDisputes,
 		stripeCustomerId: state.customerId,
+		seats: state.seats,
 		updatedAt: new Date(),
 	};
 }
 
-/** Moves an existing license to the subscription's state; a new price is a plan change. */
+/** The machine limit that follows from the seats bought (or the plan's own seats). */
+function maxActivationsOf(plan: Plan, seats: number | null): number {
+	return maxActivationsFor({
+		...plan.entitlements,
+		seats: seatsOf({ seats, entitlements: plan.entitlements }),
+	});
+}
+
+/**
+ * Moves an existing license to the subscription's state: a new price is a plan change, a new
+ * quantity a seat change. Lowering seats below the members keeps them (the org dashboard
+ * shows the drift as `over_by`) and only refuses new ones.
+ */
 export async function updateLicenseFromStripe(
 	tx: Queryable,
 	licenseId: string,
@@ -75,7 +90,7 @@ export async function updateLicenseFromStripe(
 		.set({
 			...columnsOf(state),
 			// Plan changes through the Portal arrive as a new price on the subscription.
-			...(plan ? { planId: plan.id, maxActivations: maxActivationsFor(plan.entitlements) } : {}),
+			...(plan ? { planId: plan.id, maxActivations: maxActivationsOf(plan, state.seats) } : {}),
 		})
 		.where(eq(licenses.id, licenseId));
 }
@@ -90,6 +105,7 @@ export async function createLicenseFromStripe(
 	state: StripeLicenseState,
 	plan: Plan,
 	ownerId: string,
+	orgId: string | null,
 ): Promise<string> {
 	const { keyHash, keyLast4 } = await newLicenseKey(deps.config);
 	const id = newId("lic");
@@ -99,7 +115,8 @@ export async function createLicenseFromStripe(
 		keyLast4,
 		planId: plan.id,
 		ownerId,
-		maxActivations: maxActivationsFor(plan.entitlements),
+		orgId,
+		maxActivations: maxActivationsOf(plan, state.seats),
 		stripeSubscriptionId: state.subscriptionId,
 		source: "stripe",
 		...columnsOf(state),

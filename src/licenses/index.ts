@@ -18,7 +18,14 @@ import {
 	type StatusAction,
 	setLicenseStatus,
 } from "./operator";
-import { activateMine, claimLicensesByEmail, freeActivation, listOwned, reissueKey } from "./owner";
+import {
+	activateMine,
+	claimLicensesByEmail,
+	freeActivation,
+	freeSeatMachines,
+	listOwned,
+	reissueKey,
+} from "./owner";
 import { listOwnedLicenses } from "./queries";
 import { type ValidateInput, type ValidateResult, validateLicense } from "./validate";
 import { type LicenseView, licenseView, type OwnedLicense } from "./views";
@@ -62,6 +69,11 @@ export class Licenses {
 	/** Called inside the account's own transaction when an address becomes an account. */
 	claimByEmail(tx: Queryable, userId: string, email: string): Promise<void> {
 		return claimLicensesByEmail(tx, userId, email);
+	}
+
+	/** A member leaves an org: their seat's machines are freed in the caller's transaction. */
+	freeSeatMachines(tx: Queryable, memberId: string): Promise<number> {
+		return freeSeatMachines(tx, memberId);
 	}
 
 	// Operator.

@@ -10,6 +10,7 @@ export async function issueLicenseToken(
 	license: LicenseRow,
 	hardwareId: string,
 	at: Date,
+	seat?: { org: string; seat: string },
 ): Promise<string> {
 	const { usableUntil } = evaluateLicense(license, at);
 	const claims = licenseTokenClaims({
@@ -25,6 +26,7 @@ export async function issueLicenseToken(
 		},
 		// A token never outlives the paid period or the payment grace.
 		licenseExpiresAt: usableUntil,
+		seat,
 		now: at,
 	});
 	return signLicenseToken(config.signingKey, claims);

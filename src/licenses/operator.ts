@@ -1,11 +1,12 @@
 /** What an operator does with licenses: comp, pilot and invoiced licenses; status changes. */
 import { eq } from "drizzle-orm";
 import { recordAudit } from "../audit/log";
-import { type LicenseStatus, licenses, plans, users } from "../db/schema";
+import { type LicenseStatus, licenses, orgs, plans, users } from "../db/schema";
 import { ApiError, apiError } from "../errors";
 import { newId } from "../ids";
+import { orgForPurchase } from "../orgs/create";
 import type { LicenseContext } from "./context";
-import { lockLicense, maxActivationsFor, newLicenseKey } from "./queries";
+import { isOrgPlan, lockLicense, maxActivationsFor, newLicenseKey, seatsOf } from "./queries";
 import { type LicenseView, licenseView } from "./views";
 
 export interface CreateLicenseInput {
@@ -13,6 +14,9 @@ export interface CreateLicenseInput {
 	owner_email?: string | undefined;
 	max_activations?: number | undefined;
 	expires_at?: string | undefined;
+	/** Team plans: seats granted (default the plan's) and the org to license. */
+	seats?: number | undefined;
+	org_id?: string | undefined;
 }
 
 export type StatusAction = "suspend" | "reinstate" | "revoke";
@@ -35,11 +39,33 @@ export async function createLicense(
 	const email = input.owner_email?.toLowerCase();
 	const { key, keyHash, keyLast4 } = await newLicenseKey(ctx.config);
 	const id = newId("lic");
-	const maxActivations = input.max_activations ?? maxActivationsFor(plan.entitlements);
+	if (!isOrgPlan(plan) && (input.seats !== undefined || input.org_id !== undefined)) {
+		throw new ApiError("INVALID_REQUEST", `The ${plan.name} plan is for one person.`, {
+			extra: { fields: input.seats !== undefined ? ["seats"] : ["org_id"] },
+		});
+	}
+	const seats = isOrgPlan(plan) ? (input.seats ?? null) : null;
+	const maxActivations =
+		input.max_activations ??
+		maxActivationsFor({
+			...plan.entitlements,
+			seats: seatsOf({ seats, entitlements: plan.entitlements }),
+		});
 	await ctx.db.transaction(async (tx) => {
 		const owner = email
 			? await tx.query.users.findFirst({ where: eq(users.email, email), columns: { id: true } })
 			: undefined;
+		if (input.org_id) {
+			const [org] = await tx.select({ id: orgs.id }).from(orgs).where(eq(orgs.id, input.org_id));
+			if (!org) {
+				throw new ApiError("INVALID_REQUEST", "No organisation has this id.", {
+					extra: { fields: ["org_id"] },
+				});
+			}
+		}
+		// A team license for a known user without a named org gets a new org they own.
+		const orgId =
+			input.org_id ?? (isOrgPlan(plan) && owner ? await orgForPurchase(tx, owner.id, null) : null);
 		await tx.insert(licenses).values({
 			id,
 			keyHash,
@@ -47,6 +73,8 @@ export async function createLicense(
 			planId: plan.id,
 			ownerId: owner?.id ?? null,
 			ownerEmail: owner ? null : (email ?? null),
+			orgId,
+			seats,
 			maxActivations,
 			expiresAt,
 			source: "admin",
@@ -56,7 +84,7 @@ export async function createLicense(
 			result: "success",
 			licenseId: id,
 			userId: owner?.id ?? null,
-			detail: { plan: plan.id, source: "admin" },
+			detail: { plan: plan.id, source: "admin", ...(orgId ? { org_id: orgId } : {}) },
 		});
 	});
 	return {

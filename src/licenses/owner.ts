@@ -5,12 +5,18 @@
 import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import { recordAudit } from "../audit/log";
 import type { Queryable } from "../db/client";
-import { activations, licenses } from "../db/schema";
+import { activations, licenses, orgMembers } from "../db/schema";
 import { apiError } from "../errors";
 import { evaluateLicense } from "../kernel/rules";
-import { type ActivateResult, activateById, type MachineInput } from "./activate";
+import { type ActivateResult, activateById, type MachineInput, type SeatHolder } from "./activate";
 import type { LicenseContext } from "./context";
-import { type LicenseRow, listOwnedLicenses, liveActivationsOf, newLicenseKey } from "./queries";
+import {
+	type LicenseRow,
+	listOwnedLicenses,
+	liveActivationsOf,
+	newLicenseKey,
+	orgLicenseOf,
+} from "./queries";
 import { activationView, licenseView, type OwnedLicense } from "./views";
 
 /** Licenses with their live activations; keys appear only as their last 4 characters. */
@@ -61,7 +67,7 @@ export async function reissueKey(
 	return { license_key: key };
 }
 
-/** Frees a seat remotely (lost laptop). */
+/** Frees a machine remotely (lost laptop): the license owner's, or a member's own on an org license. */
 export async function freeActivation(
 	ctx: LicenseContext,
 	userId: string,
@@ -73,7 +79,9 @@ export async function freeActivation(
 			update activations a set deactivated_at = now()
 			from licenses l
 			where a.id = ${activationId} and a.license_id = ${licenseId} and a.deactivated_at is null
-				and l.id = a.license_id and l.owner_id = ${userId}
+				and l.id = a.license_id
+				and (l.owner_id = ${userId}
+					or a.member_id in (select id from org_members where user_id = ${userId}))
 			returning a.id`);
 		if (rows.length === 0) return false;
 		await recordAudit(tx, ctx.meta, {
@@ -89,17 +97,33 @@ export async function freeActivation(
 }
 
 /**
- * Activates this machine on the caller's best license: one already holding this machine, else
- * a usable one with a free seat, else any usable one (which then answers with the limit), else
- * the first (which answers with why it cannot be used).
+ * Activates this machine on the caller's best license — their own, or an org's under their
+ * seat: one already holding this machine, else a usable one with room, else any usable one
+ * (which then answers with the limit), else the first (which answers with why it cannot be
+ * used).
  */
 export async function activateMine(
 	ctx: LicenseContext,
 	userId: string,
 	input: MachineInput,
 ): Promise<ActivateResult> {
-	const owned = await listOwnedLicenses(ctx.db, userId);
-	if (owned.length === 0) {
+	const now = ctx.now();
+	const candidates: Array<{ license: LicenseRow; seat?: SeatHolder }> = (
+		await listOwnedLicenses(ctx.db, userId)
+	).map((license) => ({ license }));
+	const memberships = await ctx.db
+		.select({ id: orgMembers.id, orgId: orgMembers.orgId })
+		.from(orgMembers)
+		.where(eq(orgMembers.userId, userId))
+		.orderBy(asc(orgMembers.createdAt));
+	for (const m of memberships) {
+		const license = await orgLicenseOf(ctx.db, m.orgId, now);
+		if (!license || candidates.some((c) => c.license.id === license.id && !c.seat)) continue;
+		const seat = { org: m.orgId, seat: m.id, perSeat: license.entitlements.activations_per_seat };
+		candidates.push({ license, seat });
+	}
+	const first = candidates[0];
+	if (!first) {
 		throw apiError(
 			"LICENSE_NOT_FOUND",
 			"You have no license yet. Buy one with `coditect upgrade`.",
@@ -108,22 +132,38 @@ export async function activateMine(
 	const counts = await ctx.db
 		.select({
 			licenseId: activations.licenseId,
+			memberId: activations.memberId,
 			active: sql<number>`count(*)::int`,
 			here: sql<boolean>`bool_or(${activations.hardwareId} = ${input.hardware_id})`,
 		})
 		.from(activations)
-		.where(liveActivationsOf(owned))
-		.groupBy(activations.licenseId);
-	const now = ctx.now();
-	const score = (l: LicenseRow): number => {
-		const c = counts.find((x) => x.licenseId === l.id);
-		if (!evaluateLicense(l, now).usable) return 0;
-		if (c?.here) return 3;
-		return (c?.active ?? 0) < l.maxActivations ? 2 : 1;
+		.where(liveActivationsOf(candidates.map((c) => c.license)))
+		.groupBy(activations.licenseId, activations.memberId);
+	const score = ({ license, seat }: (typeof candidates)[number]): number => {
+		if (!evaluateLicense(license, now).usable) return 0;
+		const rows = counts.filter((x) => x.licenseId === license.id);
+		if (rows.some((r) => r.here)) return 3;
+		const total = rows.reduce((n, r) => n + r.active, 0);
+		const mine = seat ? (rows.find((r) => r.memberId === seat.seat)?.active ?? 0) : 0;
+		const room = total < license.maxActivations && (!seat || mine < seat.perSeat);
+		return room ? 2 : 1;
 	};
-	let best = owned[0] as LicenseRow;
-	for (const l of owned) if (score(l) > score(best)) best = l;
-	return activateById(ctx, best.id, input, userId);
+	let best = first;
+	for (const c of candidates) if (score(c) > score(best)) best = c;
+	return activateById(ctx, best.license.id, input, userId, best.seat);
+}
+
+/**
+ * A member leaves or is removed: every machine on their seat is freed in the caller's
+ * transaction, at once (not at the next validate).
+ */
+export async function freeSeatMachines(tx: Queryable, memberId: string): Promise<number> {
+	const rows = await tx
+		.update(activations)
+		.set({ deactivatedAt: sql`now()` })
+		.where(and(eq(activations.memberId, memberId), isNull(activations.deactivatedAt)))
+		.returning({ id: activations.id });
+	return rows.length;
 }
 
 /** Licenses granted to this address before it had an account now belong to the account. */

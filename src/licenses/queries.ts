@@ -111,6 +111,11 @@ export interface OrgLicense extends LicenseRow {
 	seats: number;
 }
 
+/** Plans sold per seat to an organisation (Team, SMB, Enterprise). */
+export function isOrgPlan(plan: { entitlements: PlanEntitlements }): boolean {
+	return plan.entitlements.seats > 1;
+}
+
 /** Named seats a license grants: what was bought (Stripe quantity) or the plan's own count. */
 export function seatsOf(license: { seats: number | null; entitlements: PlanEntitlements }): number {
 	return license.seats ?? license.entitlements.seats;

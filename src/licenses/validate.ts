@@ -61,7 +61,13 @@ export async function validateLicense(
 		// The SQL mirror of evaluateLicense drifted: the audit row says otherwise. A bug, loudly.
 		console.error(`validate: audit code ${row.code} differs from ${code} for ${license.id}`);
 	}
-	const token = valid ? await issueLicenseToken(ctx.config, license, input.hardware_id, at) : null;
+	const seat =
+		row.org_id !== null && row.member_id !== null
+			? { org: row.org_id, seat: row.member_id }
+			: undefined;
+	const token = valid
+		? await issueLicenseToken(ctx.config, license, input.hardware_id, at, seat)
+		: null;
 	return { valid, code, license: licenseView(license), token };
 }
 
@@ -75,6 +81,9 @@ interface ValidateRow {
 	key_last4: string;
 	entitlements: PlanEntitlements;
 	activation_id: string | null;
+	/** Org licenses: the license's org and the seat this machine counts against. */
+	org_id: string | null;
+	member_id: string | null;
 	code: ValidationCode;
 	db_now: Date | string;
 }

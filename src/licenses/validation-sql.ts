@@ -20,15 +20,15 @@ with async_commit as (
 	select set_config('synchronous_commit', 'off', true)
 ), l as (
 	select l.id, l.plan_id, l.status, l.expires_at, l.grace_until, l.max_activations,
-		l.key_last4, p.entitlements
+		l.key_last4, p.entitlements, l.org_id
 	from licenses l join plans p on p.id = l.plan_id
 	where l.key_hash = $1
 ), a as (
 	update activations set last_validated_at = now()
 	where license_id = (select id from l) and hardware_id = $2 and deactivated_at is null
-	returning id
+	returning id, member_id
 ), r as (
-	select l.*, a.id as activation_id, now() as db_now,
+	select l.*, a.id as activation_id, a.member_id, now() as db_now,
 		case
 			when l.id is null then 'NOT_FOUND'
 			when l.status = 'revoked' then 'REVOKED'
@@ -43,7 +43,7 @@ with async_commit as (
 		end as code
 	from (select 1) as one
 	left join l on true
-	left join (select id from a limit 1) as a on true
+	left join (select id, member_id from a limit 1) as a on true
 ), logged as (
 	insert into audit_logs (id, action, result, license_id, ip, user_agent)
 	select $3, 'license_validate', r.code, r.id, $4, $5 from r

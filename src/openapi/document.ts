@@ -262,6 +262,10 @@ export function openApiDocument(app: Hono<AppEnv>, serverUrl: string): JsonObjec
 			{ name: "Public" },
 			{ name: "Accounts", description: "Signup, login, sessions, OAuth (SPEC §3.2)." },
 			{ name: "Licenses", description: "Validate, activate, owner routes (SPEC §3.3)." },
+			{
+				name: "Organisations",
+				description: "Team / SMB / Enterprise: organisations, named seats, invitations.",
+			},
 			{ name: "Billing", description: "Stripe Checkout and Portal (SPEC §3.4)." },
 			{
 				name: "Operators",

@@ -19,6 +19,7 @@ import type {
 	ValidateResult,
 } from "../licenses/index";
 import type { LaunchMetrics } from "../metrics/dashboard";
+import type { InvitationView, OrgDashboard, OrgSummary } from "../orgs/index";
 
 /** Named response schemas: they become `#/components/schemas/<id>`. */
 export const components = z.registry<{ id: string }>();
@@ -71,6 +72,59 @@ export const Activation = z
 		last_validated_at: isoTime.nullable(),
 	})
 	.register(components, { id: "Activation" }) satisfies z.ZodType<ActivationView>;
+
+const OrgRole = z.enum(["owner", "admin", "member"]);
+
+export const Org = z
+	.object({
+		id: z.string().describe("`org_…`"),
+		name: z.string(),
+		role: OrgRole.describe("The caller's role."),
+		created_at: isoTime,
+	})
+	.register(components, { id: "Org" }) satisfies z.ZodType<OrgSummary>;
+
+export const OrgDashboardBody = z
+	.object({
+		id: z.string(),
+		name: z.string(),
+		license: License.extend({ seats: z.number().int().describe("Named seats bought.") })
+			.nullable()
+			.describe("The license the seats come from; null until one is bought or granted."),
+		seats: z.object({
+			total: z.number().int().describe("Seats bought (0 without a usable license)."),
+			used: z.number().int().describe("Members: each holds one named seat."),
+			over_by: z
+				.number()
+				.int()
+				.describe(
+					"Members beyond the seats bought after a lowered quantity: kept, no one new joins.",
+				),
+		}),
+		members: z.array(
+			z.object({
+				seat_id: z.string().describe("`seat_…`, the `seat` claim of this member's tokens."),
+				user_id: z.string(),
+				email: z.string(),
+				role: OrgRole,
+				joined_at: isoTime,
+				machines: z.array(Activation).describe("This member's active machines on the org license."),
+			}),
+		),
+		ci: z.object({
+			limit: z.number().int().describe("Concurrent CI runner slots of the plan."),
+			active: z.number().int().describe("Leases holding a slot now."),
+			last_30_days: z.number().int().describe("Leases granted in the last 30 days."),
+		}),
+	})
+	.register(components, { id: "OrgDashboard" }) satisfies z.ZodType<OrgDashboard>;
+
+const Invitation = z.object({
+	id: z.string(),
+	email: z.string(),
+	role: OrgRole,
+	expires_at: isoTime,
+}) satisfies z.ZodType<InvitationView>;
 
 export const LicenseToken = z
 	.string()
@@ -167,7 +221,14 @@ const LaunchMetricsSchema = z
 	.describe("Counts over since ≤ t ≤ until; rates are null when their denominator is 0.")
 	.register(components, { id: "LaunchMetrics" }) satisfies z.ZodType<LaunchMetrics>;
 
-export type Tag = "Public" | "Accounts" | "Licenses" | "Billing" | "Operators" | "Webhooks";
+export type Tag =
+	| "Public"
+	| "Accounts"
+	| "Licenses"
+	| "Organisations"
+	| "Billing"
+	| "Operators"
+	| "Webhooks";
 
 export interface ResponseDoc {
 	description: string;
@@ -362,6 +423,56 @@ export const operations: Record<string, OperationDoc> = {
 		tag: "Licenses",
 		responses: { 204: ok("Freed.") },
 		errors: ["ACTIVATION_NOT_FOUND"],
+	},
+	"POST /api/v1/orgs": {
+		summary: "Create an organisation (the caller becomes its owner and holds a seat)",
+		tag: "Organisations",
+		responses: { 201: ok("Created.", Org) },
+	},
+	"GET /api/v1/orgs": {
+		summary: "The caller's organisations",
+		tag: "Organisations",
+		responses: { 200: ok("Oldest first.", z.object({ orgs: z.array(Org) })) },
+	},
+	"GET /api/v1/orgs/{id}": {
+		summary: "The org dashboard: members, seats, machines, CI slots",
+		description: "Non-members get 404.",
+		tag: "Organisations",
+		responses: { 200: ok("The dashboard.", OrgDashboardBody) },
+		errors: ["NOT_FOUND"],
+	},
+	"POST /api/v1/orgs/{id}/invitations": {
+		summary: "Invite by email (a single-use code, 7 days)",
+		description: "Owners and admins. The code goes to the address only; it is never returned.",
+		tag: "Organisations",
+		responses: { 201: ok("Sent.", Invitation) },
+		errors: ["NOT_FOUND", "FORBIDDEN"],
+	},
+	"POST /api/v1/invitations/accept": {
+		summary: "Accept an invitation: take a seat",
+		description:
+			"The caller's email must be the invited one. Seats never exceed the license's, under any concurrency.",
+		tag: "Organisations",
+		responses: {
+			200: ok("Already a member.", z.object({ org: Org, seat_id: z.string() })),
+			201: ok("Joined.", z.object({ org: Org, seat_id: z.string() })),
+		},
+		errors: ["INVALID_CODE", "SEAT_LIMIT_REACHED"],
+	},
+	"PATCH /api/v1/orgs/{id}/members/{user_id}": {
+		summary: "Change a member's role",
+		description: "Only owners grant or take away `owner`; the last owner cannot step down.",
+		tag: "Organisations",
+		responses: { 200: ok("Changed.", z.object({ user_id: z.string(), role: OrgRole })) },
+		errors: ["NOT_FOUND", "FORBIDDEN", "CONFLICT"],
+	},
+	"DELETE /api/v1/orgs/{id}/members/{user_id}": {
+		summary: "Remove a member (or leave): frees the seat and that member's machines at once",
+		tag: "Organisations",
+		responses: {
+			200: ok("Removed.", z.object({ machines_freed: z.number().int() })),
+		},
+		errors: ["NOT_FOUND", "FORBIDDEN", "CONFLICT"],
 	},
 	"POST /api/v1/admin/licenses": {
 		summary: "Create a license (comp, pilot, invoiced)",

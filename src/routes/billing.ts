@@ -10,6 +10,8 @@ import { NoBody } from "./schemas";
 const CheckoutBody = z.strictObject({
 	plan: z.string().min(1).max(32),
 	interval: z.enum(["month", "year"]).default("month"),
+	seats: z.number().int().min(1).max(10_000).optional(),
+	org_id: z.string().min(1).max(64).optional(),
 });
 
 /** Before authentication: a server without Stripe says so the same way to everyone. */

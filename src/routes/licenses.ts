@@ -113,6 +113,8 @@ const CreateLicenseBody = z.strictObject({
 	owner_email: email.optional(),
 	max_activations: z.number().int().min(0).max(100_000).optional(),
 	expires_at: z.iso.datetime({ offset: true }).optional(),
+	seats: z.number().int().min(1).max(100_000).optional(),
+	org_id: z.string().min(1).max(64).optional(),
 });
 
 /** Operator: mounted at /api/v1/admin/licenses, behind the admin routes' requireAdmin(). */

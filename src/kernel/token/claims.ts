@@ -30,6 +30,9 @@ export interface LicenseTokenClaims {
 	exp: number;
 	/** The hardware id of the activation this token was issued to. */
 	hwid: string;
+	/** Org licenses only: the organisation (`org_…`) and the member's seat (`seat_…`). */
+	org?: string;
+	seat?: string;
 	lic: {
 		plan: string;
 		status: string;
@@ -71,6 +74,8 @@ export function licenseTokenClaims(input: {
 	hardwareId: string;
 	lic: LicenseTokenClaims["lic"];
 	licenseExpiresAt: Date | null;
+	/** The seat an org license's machine is counted against. */
+	seat?: { org: string; seat: string } | undefined;
 	now?: Date;
 }): LicenseTokenClaims {
 	const iat = toSeconds(input.now ?? new Date(), "now");
@@ -91,6 +96,7 @@ export function licenseTokenClaims(input: {
 		nbf: iat,
 		exp,
 		hwid: input.hardwareId,
+		...(input.seat ? { org: input.seat.org, seat: input.seat.seat } : {}),
 		lic: {
 			plan: input.lic.plan,
 			status: input.lic.status,
@@ -129,7 +135,12 @@ export function readClaims(value: unknown): LicenseTokenClaims | null {
 	if (!isSeconds(iat) || !isSeconds(nbf) || !isSeconds(exp)) return null;
 	const lic = readLic(value.lic);
 	if (lic === null) return null;
-	return { iss, aud, sub, jti, iat, nbf, exp, hwid, lic };
+	const { org, seat } = value;
+	if (org === undefined && seat === undefined)
+		return { iss, aud, sub, jti, iat, nbf, exp, hwid, lic };
+	// Both or neither: a seat means nothing without its org.
+	if (!isNonEmptyString(org) || !isNonEmptyString(seat)) return null;
+	return { iss, aud, sub, jti, iat, nbf, exp, hwid, org, seat, lic };
 }
 
 /**
