@@ -1,5 +1,5 @@
 /** Creating organisations, listing the caller's, and the org dashboard. */
-import { and, asc, eq, gt, inArray, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, sql } from "drizzle-orm";
 import { recordAudit } from "../audit/log";
 import { activations, ciLeases, type OrgRole, orgMembers, orgs, users } from "../db/schema";
 import { orgLicenseOf } from "../licenses/queries";
@@ -118,16 +118,11 @@ export async function orgDashboard(
 					.orderBy(asc(activations.createdAt));
 	const [ci] = await ctx.db
 		.select({
-			active: sql<number>`count(*) filter (where ${ciLeases.releasedAt} is null and ${ciLeases.expiresAt} > ${now})::int`,
+			active: sql<number>`count(*) filter (where ${ciLeases.releasedAt} is null and ${ciLeases.expiresAt} > now())::int`,
 			month: sql<number>`count(*)::int`,
 		})
 		.from(ciLeases)
-		.where(
-			and(
-				eq(ciLeases.orgId, orgId),
-				gt(ciLeases.createdAt, new Date(now.getTime() - 30 * 86_400_000)),
-			),
-		);
+		.where(and(eq(ciLeases.orgId, orgId), sql`${ciLeases.createdAt} > now() - interval '30 days'`));
 	return {
 		id: org.id,
 		name: org.name,

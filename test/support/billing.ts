@@ -134,6 +134,8 @@ export async function checkout(
 	opts: {
 		plan?: string;
 		interval?: "month" | "year";
+		/** Team plans: seats to buy (the subscription's quantity). */
+		seats?: number;
 		outcome?: "paid" | "async_pending";
 		/** Stripe-side start of the subscription (epoch seconds); default a minute ago. */
 		start?: number;
@@ -145,7 +147,11 @@ export async function checkout(
 	events: StripeEvent[];
 }> {
 	const res = await call<{ url: string; session_id: string }>("/api/v1/billing/checkout", {
-		json: { plan: opts.plan ?? "starter", interval: opts.interval ?? "month" },
+		json: {
+			plan: opts.plan ?? "starter",
+			interval: opts.interval ?? "month",
+			...(opts.seats ? { seats: opts.seats } : {}),
+		},
 		headers: { authorization: `Bearer ${user.token}` },
 	});
 	if (res.status !== 200) throw new Error(`checkout: ${res.status} ${res.text}`);

@@ -362,7 +362,7 @@ export async function startFakeStripe(opts: { secretKey: string }): Promise<Fake
 							id: newId("si"),
 							object: "subscription_item",
 							price,
-							quantity: 1,
+							quantity: Number(line?.quantity ?? 1),
 							subscription: subId,
 							current_period_start: start,
 							current_period_end: start + PERIOD[interval],
@@ -470,6 +470,13 @@ export async function startFakeStripe(opts: { secretKey: string }): Promise<Fake
 			);
 			if (!price) throw new FakeError(400, `no price ${String(body.lookup_key)}`);
 			item(sub).price = price;
+			const at = Number(item(sub).current_period_start) + DAY;
+			return { events: [event("customer.subscription.updated", sub, at)] };
+		},
+		/** Seats added or removed in the Portal: a new quantity on the subscription's item. */
+		"subscriptions/change-quantity": (body, id) => {
+			const sub = subscriptionOf(id);
+			item(sub).quantity = Number(body.quantity);
 			const at = Number(item(sub).current_period_start) + DAY;
 			return { events: [event("customer.subscription.updated", sub, at)] };
 		},
