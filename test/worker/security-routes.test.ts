@@ -17,6 +17,7 @@ import { memoryRateLimiter } from "../../src/ratelimit/limiter";
 import type { Runtime } from "../../src/services";
 import worker from "../../src/worker";
 import { signedHeader } from "../support/billing";
+import { sql } from "../support/database";
 import {
 	type Answer,
 	answerOf,
@@ -73,6 +74,28 @@ const loginBody = async () => ({
 const refreshBody = async (u: Caller) => ({ refresh_token: (await u()).refreshToken });
 const checkoutBody = async () => ({ plan: "starter", interval: "month" });
 
+/** An org `owner` created through the API. */
+async function orgOf(owner: SessionUser): Promise<string> {
+	const res = await call<{ id: string }>("/api/v1/orgs", {
+		json: { name: "Probe Inc" },
+		headers: { authorization: `Bearer ${owner.accessToken}` },
+	});
+	if (res.status !== 201) throw new Error(`org failed: ${res.status} ${res.text}`);
+	return res.body.id;
+}
+
+/** An org of `owner` with a second member (set up in the database: no seats needed). */
+async function orgWithMember(owner: SessionUser): Promise<{ orgId: string; member: string }> {
+	const orgId = await orgOf(owner);
+	const other = await sessionUser("member");
+	await sql("insert into org_members (id, org_id, user_id, role) values ($1, $2, $3, 'member')", [
+		`seat_${crypto.randomUUID().replace(/-/g, "").slice(0, 20)}`,
+		orgId,
+		other.id,
+	]);
+	return { orgId, member: other.id };
+}
+
 /** Every route of the app, with what it takes to call it well. */
 const inventory: Record<string, RouteEntry> = {
 	"GET /healthz": { auth: "none", ok: [200] },
@@ -122,6 +145,42 @@ const inventory: Record<string, RouteEntry> = {
 		auth: "user",
 		path: async (u) => `/api/v1/licenses/${(await ownedLicense(await u())).id}/keys`,
 		ok: [201],
+	},
+	"POST /api/v1/orgs": { auth: "user", body: async () => ({ name: "Probe Inc" }), ok: [201] },
+	"GET /api/v1/orgs": { auth: "user", ok: [200] },
+	"GET /api/v1/orgs/:id": {
+		auth: "user",
+		path: async (u) => `/api/v1/orgs/${await orgOf(await u())}`,
+		ok: [200],
+	},
+	"POST /api/v1/orgs/:id/invitations": {
+		auth: "user",
+		path: async (u) => `/api/v1/orgs/${await orgOf(await u())}/invitations`,
+		body: async () => ({ email: randomEmail("invitee"), role: "member" }),
+		ok: [201],
+	},
+	"PATCH /api/v1/orgs/:id/members/:user_id": {
+		auth: "user",
+		path: async (u) => {
+			const owner = await u();
+			const { orgId, member } = await orgWithMember(owner);
+			return `/api/v1/orgs/${orgId}/members/${member}`;
+		},
+		body: async () => ({ role: "admin" }),
+		ok: [200],
+	},
+	"DELETE /api/v1/orgs/:id/members/:user_id": {
+		auth: "user",
+		path: async (u) => {
+			const { orgId, member } = await orgWithMember(await u());
+			return `/api/v1/orgs/${orgId}/members/${member}`;
+		},
+		ok: [200],
+	},
+	"POST /api/v1/invitations/accept": {
+		auth: "user",
+		body: async () => ({ code: "ORG-00000-00000-00000-00000" }),
+		ok: [400],
 	},
 	"DELETE /api/v1/licenses/:id/activations/:activation_id": {
 		auth: "user",
@@ -357,6 +416,11 @@ describe.each(served)("%s", (route) => {
 
 	it("answers a method it does not serve with 405 and an Allow header", async () => {
 		const probe = await goodProbe(route, entry);
+		// A method no route of this path serves (PATCH is served by the org member routes).
+		const served = Object.keys(inventory)
+			.filter((r) => r.split(" ")[1] === route.split(" ")[1])
+			.map((r) => r.split(" ")[0]);
+		const wrong = served.includes("PATCH") ? "PUT" : "PATCH";
 		// Whatever body comes with it: the method is what is wrong.
 		for (const [type, body] of [
 			["application/json", undefined],
@@ -364,7 +428,7 @@ describe.each(served)("%s", (route) => {
 			["application/json", JSON.stringify({ pad: "x".repeat(20_000) })],
 		] as const) {
 			const headers = { ...probe.headers, "content-type": type };
-			const res = await send({ method: "PATCH", path: probe.path, headers, body });
+			const res = await send({ method: wrong, path: probe.path, headers, body });
 			expectErrorBody(res, 405, "METHOD_NOT_ALLOWED");
 			expect(res.headers.get("allow"), res.text).toContain(method);
 			expectSecurityHeaders(res, probe.path);
