@@ -71,6 +71,10 @@ export async function activateById(
 	seat?: SeatHolder,
 ): Promise<ActivateResult> {
 	const outcome = await ctx.db.transaction(async (tx) => {
+		// The seat before the license, the order removal takes them in (org, then seat): held for
+		// the rest of the transaction, so removing this member waits for us and then frees this
+		// machine too. Gone already: the seat is no longer theirs to use.
+		if (seat && !(await holdSeat(tx, seat))) return { kind: "not_found" as const };
 		const license = await lockLicense(tx, eq(licenses.id, licenseId));
 		if (!license) return { kind: "not_found" as const };
 		return activateLocked(ctx, tx, license, input, userId, seat);
@@ -107,6 +111,13 @@ export async function deactivateByKey(
 		return true;
 	});
 	if (!found) throw apiError("ACTIVATION_NOT_FOUND");
+}
+
+async function holdSeat(tx: Queryable, seat: SeatHolder): Promise<boolean> {
+	const held = await tx.execute(
+		sql`select 1 from org_members where id = ${seat.seat} and org_id = ${seat.org} for share`,
+	);
+	return held.length > 0;
 }
 
 type ActivationOutcome =
@@ -155,14 +166,6 @@ async function activateLocked(
 			isNull(activations.deactivatedAt),
 		),
 	});
-	if (seat) {
-		// Held for the rest of the transaction: removing this member waits for us, then frees
-		// this machine too. Gone already: the seat is no longer theirs to use.
-		const held = await tx.execute(
-			sql`select 1 from org_members where id = ${seat.seat} and org_id = ${seat.org} for share`,
-		);
-		if (held.length === 0) return { kind: "not_found" };
-	}
 	const tokenSeat = (memberId: string | null) =>
 		seat && memberId ? { org: seat.org, seat: memberId } : undefined;
 	if (existing) {
