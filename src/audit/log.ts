@@ -27,6 +27,7 @@ export type AuditAction =
 	| "checkout_completed"
 	| "webhook_event"
 	| "webhook_signature_failure"
+	| "subscription_cancel"
 	| "org_create"
 	| "org_invite"
 	| "org_join"

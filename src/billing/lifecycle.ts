@@ -24,7 +24,12 @@ export interface LicenseDates {
 export interface ReconcileInput {
 	subscription: SubscriptionSnapshot;
 	/** The license as stored before this event, null when it does not exist yet. */
-	previous: { status: LicenseStatus; stripeOpenDisputes: string[] } | null;
+	previous: {
+		status: LicenseStatus;
+		stripeOpenDisputes: string[];
+		expiresAt?: Date | null;
+		graceUntil?: Date | null;
+	} | null;
 	/** Disputes still open after this event. */
 	openDisputes: readonly string[];
 	/** This event proved money went back for good: a full refund or a lost dispute. */
@@ -57,6 +62,15 @@ export function subscriptionIsLicensed(status: string): boolean {
 export function reconcileLicense(input: ReconcileInput): LicenseDates {
 	const { subscription: sub, previous } = input;
 	const base = fromSubscription(sub, input.graceDays);
+	// Revocation is final, dates included: a revoked license ends where it was when revoked, not
+	// where the cancellation that follows it (at whatever moment it ran) would put it.
+	if (previous?.status === "revoked" && previous.expiresAt !== undefined) {
+		return {
+			status: "revoked",
+			expiresAt: previous.expiresAt,
+			graceUntil: previous.graceUntil ?? null,
+		};
+	}
 	if (input.revoke || previous?.status === "revoked") return { ...base, status: "revoked" };
 	// A suspension with no dispute behind it was put there by an operator: billing leaves it.
 	const operatorHold = previous?.status === "suspended" && previous.stripeOpenDisputes.length === 0;

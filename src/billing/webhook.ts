@@ -219,10 +219,16 @@ export function webhookService(deps: WebhookDeps) {
 			revoke,
 			graceDays: deps.graceDays,
 		});
+		// Canceled before the license is written, so the stored Stripe status is the one it ends
+		// with, whichever event got here first.
+		const canceled =
+			current && next.status === "revoked" && stillBills(subscription.status)
+				? await cancelRevoked(tx, subscription, current.id, event)
+				: null;
 		const state: StripeLicenseState = {
 			subscriptionId: subscription.id,
 			customerId: idOf(subscription.customer),
-			stripeStatus: subscription.status,
+			stripeStatus: canceled ?? subscription.status,
 			openDisputes,
 			seats: plan && isOrgPlan(plan) ? quantityOf(subscription) : null,
 			...next,
@@ -267,6 +273,39 @@ export function webhookService(deps: WebhookDeps) {
 			userId: ownerId,
 			detail: { ...base, stripe_status: subscription.status, plan: plan.id },
 		});
+	}
+
+	/**
+	 * A revoked license must not keep charging: refunds, lost disputes and operator revocations
+	 * all end the subscription now. Idempotent: the key is the subscription's, and a later
+	 * delivery finds it canceled (fetched under the lock) and does nothing. A failure throws, so
+	 * Stripe delivers the event again.
+	 */
+	async function cancelRevoked(
+		tx: Queryable,
+		subscription: Stripe.Subscription,
+		licenseId: string,
+		event: Stripe.Event,
+	): Promise<Stripe.Subscription.Status> {
+		try {
+			await stripe.subscriptions.cancel(
+				subscription.id,
+				{},
+				{ idempotencyKey: `cancel-revoked-${subscription.id}` },
+			);
+		} catch (err) {
+			if (!isAlreadyCanceled(err)) throw upstreamError(err, deps.requestId);
+		}
+		console.log(
+			`[${deps.requestId}] license ${licenseId} is revoked: canceled subscription ${subscription.id} (${event.type})`,
+		);
+		await audit(tx, {
+			action: "subscription_cancel",
+			result: "canceled",
+			licenseId,
+			detail: { subscription: subscription.id, event_id: event.id, type: event.type },
+		});
+		return "canceled";
 	}
 
 	/** Checks the signature over the exact bytes; null when it is missing, wrong or stale. */
@@ -404,6 +443,16 @@ async function ownerOf(tx: Queryable, subscription: Stripe.Subscription): Promis
 
 function ownerIdFromMetadata(subscription: Stripe.Subscription): string | null {
 	return metadataValue(subscription, "user_id");
+}
+
+/** Statuses in which Stripe will still charge the customer. */
+function stillBills(status: Stripe.Subscription.Status): boolean {
+	return status !== "canceled" && status !== "incomplete_expired";
+}
+
+function isAlreadyCanceled(err: unknown): boolean {
+	const e = err as { statusCode?: number; message?: string } | null;
+	return e?.statusCode === 400 && /already been canceled/i.test(e.message ?? "");
 }
 
 function metadataValue(subscription: Stripe.Subscription, name: string): string | null {

@@ -19,6 +19,8 @@ export interface SubscriptionLicense {
 	ownerId: string | null;
 	planId: string;
 	stripeOpenDisputes: string[];
+	expiresAt: Date | null;
+	graceUntil: Date | null;
 }
 
 /** Where a subscription leaves its license, computed by billing from Stripe's current objects. */
@@ -46,6 +48,8 @@ export async function lockLicenseOfSubscription(
 			ownerId: licenses.ownerId,
 			planId: licenses.planId,
 			stripeOpenDisputes: licenses.stripeOpenDisputes,
+			expiresAt: licenses.expiresAt,
+			graceUntil: licenses.graceUntil,
 		})
 		.from(licenses)
 		.where(eq(licenses.stripeSubscriptionId, subscriptionId))

@@ -246,6 +246,29 @@ export async function startFakeStripe(opts: { secretKey: string }): Promise<Fake
 			},
 		],
 		["GET", /^\/v1\/subscriptions\/([^/]+)$/, retrieve("subscription")],
+		[
+			// Cancel now (what the Dashboard's "cancel immediately" does); a second cancel is an error, as at Stripe.
+			"DELETE",
+			/^\/v1\/subscriptions\/([^/]+)$/,
+			(_p, [id]) => {
+				const sub = id ? get(id) : undefined;
+				if (!sub || sub.object !== "subscription") return missing(id);
+				if (sub.status === "canceled") {
+					return {
+						status: 400,
+						body: {
+							error: {
+								type: "invalid_request_error",
+								message: "This subscription has already been canceled.",
+							},
+						},
+					};
+				}
+				const at = Math.floor(Date.now() / 1000);
+				Object.assign(sub, { status: "canceled", canceled_at: at, ended_at: at });
+				return ok(sub);
+			},
+		],
 		["GET", /^\/v1\/invoices\/([^/]+)$/, retrieve("invoice")],
 		["GET", /^\/v1\/charges\/([^/]+)$/, retrieve("charge")],
 		["GET", /^\/v1\/disputes\/([^/]+)$/, retrieve("dispute")],

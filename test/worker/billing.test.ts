@@ -452,6 +452,35 @@ describe("the license follows the subscription", () => {
 		expect(await c.validate()).toMatchObject({ valid: false, code: "REVOKED" });
 	});
 
+	it("cancels the subscription when a full refund revokes the license, once, audited", async () => {
+		const c = await activeCustomer();
+		const refunded = await stripeSide(`charges/${c.chargeId ?? ""}/refund`);
+		await deliverAll(refunded.events);
+		// Stripe delivers twice now and then: the second delivery must not cancel again.
+		for (const e of refunded.events) await deliver({ ...e, id: `${e.id}_again` });
+		expect(await c.validate()).toMatchObject({ valid: false, code: "REVOKED" });
+		const cancels = (await stripeRequests(c.subscriptionId)).filter((r) => r.method === "DELETE");
+		expect(cancels, JSON.stringify(cancels)).toHaveLength(1);
+		const audited = await auditRows("subscription_cancel", { contains: c.subscriptionId });
+		expect(audited.map((a) => a.result)).toEqual(["canceled"]);
+	});
+
+	it("cancels the subscription of a license revoked by an operator when the next invoice is paid", async () => {
+		const c = await activeCustomer();
+		const revoked = await call(`/api/v1/admin/licenses/${c.license.id}/revoke`, {
+			method: "POST",
+			admin: true,
+		});
+		expect(revoked.status, revoked.text).toBe(200);
+		await deliverAll(
+			(await stripeSide(`subscriptions/${c.subscriptionId}/renew`, { paid: true })).events,
+		);
+		const cancels = (await stripeRequests(c.subscriptionId)).filter((r) => r.method === "DELETE");
+		expect(cancels).toHaveLength(1);
+		const audited = await auditRows("subscription_cancel", { contains: c.subscriptionId });
+		expect(audited.map((a) => a.result)).toEqual(["canceled"]);
+	});
+
 	it("is suspended by a dispute, reinstated when it is won, and revoked when one is lost", async () => {
 		const c = await activeCustomer();
 		const chargeId = c.chargeId ?? "";
