@@ -14,6 +14,9 @@ import { apiError } from "./errors";
 import { durableObjectRateLimiter, type RateLimiterObject } from "./ratelimit/durable-object";
 import type { Runtime } from "./services";
 
+/** Where scripts/docs-assets.mjs puts Scalar's bundle in the `[assets]` directory. */
+const DOCS_BUNDLE_ASSET = "/scalar-api-reference.js";
+
 export { RateLimiterObject } from "./ratelimit/durable-object";
 
 interface Resolved {
@@ -69,6 +72,13 @@ const runtime: Runtime = {
 	defer: (c, work) => c.executionCtx.waitUntil(work),
 	// Imported as a compiled module: workerd refuses to compile WASM from bytes at run time.
 	passwords: passwordHasher(argon2idWasm(argon2Wasm)),
+	async docsBundle(c) {
+		const assets = c.env.ASSETS as Fetcher | undefined;
+		if (!assets) return null;
+		// The original request's headers come along, so If-None-Match still gets its 304.
+		const res = await assets.fetch(new Request(new URL(DOCS_BUNDLE_ASSET, c.req.url), c.req.raw));
+		return res.ok || res.status === 304 ? res : null;
+	},
 };
 
 const app = newApp(runtime);
