@@ -36,14 +36,14 @@ export async function tokenExample(): Promise<string> {
 		issuer: JSON.parse(vector.payload_json).iss,
 	});
 	if (!verified.ok) throw new Error(`the golden token does not verify: ${verified.reason}`);
-	const pretty = (json: string) => JSON.stringify(JSON.parse(json), null, 2);
+	const pretty = (json: string) => JSON.stringify(JSON.parse(json), null, "\t");
 	return [
 		BEGIN,
 		"",
 		"Key set (`/.well-known/jwks.json` shape) holding the test key's public half:",
 		"",
 		"```json",
-		JSON.stringify({ keys: [vector.public_jwk] }, null, 2),
+		JSON.stringify({ keys: [vector.public_jwk] }, null, "\t"),
 		"```",
 		"",
 		"Token (one line):",
