@@ -39,6 +39,7 @@ export default defineConfig({
 	test: {
 		// On Node, outside any project's resolve conditions (workerd's would pick postgres' cf build).
 		globalSetup: [
+			"test/support/docs-assets-setup.ts",
 			"test/support/global-setup.ts",
 			"test/support/oauth-mock-setup.ts",
 			"test/support/stripe-fake-setup.ts",

@@ -47,6 +47,7 @@ export async function runRoundTripBench(
 			clientIp: () => "127.0.0.1",
 			defer: () => {},
 			passwords: passwordHasher(argon2idNative),
+			docsBundle: async () => null,
 		});
 		const seeded = await seedLicenses(database.url, pepper, n);
 		statements = 0;

@@ -2,7 +2,7 @@
  * validate inside workerd (the Worker bundle that `wrangler deploy` ships), against a same-run
  * baseline Worker whose one route does a `select 1` with the same postgres.js settings. Both
  * reach Postgres through pgbouncer, the local stand-in for Hyperdrive's pooling (local
- * Hyperdrive opens a fresh, SCRAM-authenticated connection per request: PLATFORM.md).
+ * Hyperdrive opens a fresh, SCRAM-authenticated connection per request, ~13 ms each here).
  * Served by Miniflare's workerd directly (no wrangler dev proxy in the path); load from wrk.
  */
 import { spawn } from "node:child_process";

@@ -15,7 +15,7 @@
  */
 import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { type BuildOptions, build, type Plugin } from "esbuild";
 
@@ -67,7 +67,27 @@ export declare function checkLicense(options?: CheckLicenseOptions): Promise<Lic
 `;
 }
 
-export async function buildCli(opts: { quiet?: boolean } = {}): Promise<void> {
+/** The pinned public keys come from this `index.ts` instead of keys/index.ts (release tests). */
+function keysFrom(index: string): Plugin {
+	return {
+		name: "keys-index",
+		setup(b) {
+			b.onResolve({ filter: /(^|\/)keys\/index$/ }, () => ({ path: index }));
+		},
+	};
+}
+
+export interface BuildCliOptions {
+	quiet?: boolean;
+	/** Where the four files go; default cli/dist. */
+	outDir?: string;
+	/** A generated keys `index.ts` to bundle instead of keys/index.ts. */
+	keysIndex?: string;
+}
+
+export async function buildCli(opts: BuildCliOptions = {}): Promise<void> {
+	const outDir = opts.outDir ?? CLI_DIST;
+	const plugins = [lazyBuiltins, ...(opts.keysIndex ? [keysFrom(opts.keysIndex)] : [])];
 	const common: BuildOptions = {
 		bundle: true,
 		platform: "node",
@@ -77,32 +97,32 @@ export async function buildCli(opts: { quiet?: boolean } = {}): Promise<void> {
 		logLevel: opts.quiet ? "error" : "info",
 		absWorkingDir: root,
 	};
-	await rm(CLI_DIST, { recursive: true, force: true });
-	await mkdir(CLI_DIST, { recursive: true });
+	await rm(outDir, { recursive: true, force: true });
+	await mkdir(outDir, { recursive: true });
 	await Promise.all([
 		// The bin is CommonJS: Node starts a CommonJS entry ~2-3 ms faster than an ES module.
 		// `import.meta` is only read by the library's background-refresh default, never here.
 		build({
 			...common,
 			format: "cjs",
-			plugins: [lazyBuiltins],
+			plugins,
 			logOverride: { "empty-import-meta": "silent" },
 			entryPoints: ["cli/index.ts"],
-			outfile: "cli/dist/cli.cjs",
+			outfile: join(outDir, "cli.cjs"),
 			banner: { js: "#!/usr/bin/env node" },
 		}),
-		writeFile(resolve(CLI_DIST, "coditect.cjs"), BIN_LOADER),
+		writeFile(join(outDir, "coditect.cjs"), BIN_LOADER),
 		build({
 			...common,
 			format: "esm",
-			plugins: [lazyBuiltins],
+			plugins,
 			entryPoints: ["cli/lib.ts"],
-			outfile: "cli/dist/lib.mjs",
+			outfile: join(outDir, "lib.mjs"),
 		}),
-		libTypes().then((types) => writeFile(resolve(CLI_DIST, "lib.d.ts"), types)),
+		libTypes().then((types) => writeFile(join(outDir, "lib.d.ts"), types)),
 	]);
-	await chmod(resolve(CLI_DIST, "coditect.cjs"), 0o755);
-	await chmod(resolve(CLI_DIST, "cli.cjs"), 0o755);
+	await chmod(join(outDir, "coditect.cjs"), 0o755);
+	await chmod(join(outDir, "cli.cjs"), 0o755);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {

@@ -53,7 +53,7 @@ export function newApp(runtime: Runtime): Hono<AppEnv> {
 	app.route("/api/v1/billing", billingRoutes);
 	app.route("/billing", billingRoutes); // seed alias for older clients
 	app.route("/webhooks", webhookRoutes);
-	app.route("/", docsRoutes(app));
+	app.route("/", docsRoutes(app, runtime));
 
 	app.notFound((c) => {
 		const allowed = allowedMethods(app, c.req.path);

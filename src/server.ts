@@ -16,6 +16,7 @@ import { argon2idNative } from "./node/argon2";
 import { clientAddress, trustedProxies } from "./node/client-address";
 import { openDatabase } from "./node/database";
 import { devSecrets } from "./node/dev-settings";
+import { nodeDocsBundle } from "./node/docs-bundle";
 import { nodeCrypto } from "./node/native-crypto";
 import { memoryRateLimiter } from "./ratelimit/limiter";
 import type { Runtime } from "./services";
@@ -97,6 +98,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 			void work;
 		},
 		passwords: passwordHasher(argon2idNative),
+		docsBundle: nodeDocsBundle,
 	};
 	const app = newApp(runtime);
 	const server = serve({ fetch: app.fetch, port, hostname: host });

@@ -65,6 +65,11 @@ export interface Runtime {
 	defer(c: Context<AppEnv>, work: Promise<unknown>): void;
 	/** Argon2id: a WASM module in workerd, the native binding on Node; same PHC strings. */
 	passwords: PasswordHasher;
+	/**
+	 * Scalar's browser bundle for `/docs` (4 MB): a static asset on Workers, the npm package's
+	 * file on Node. null when this install has none (the page then shows its fallback link).
+	 */
+	docsBundle(c: Context<AppEnv>): Promise<Response | null>;
 }
 
 export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> {

@@ -14,6 +14,9 @@ import type { Runtime } from "./services";
 import { argon2idWasm } from "./workers/argon2-wasm";
 import { durableObjectRateLimiter, type RateLimiterObject } from "./workers/rate-limiter-object";
 
+/** Where scripts/docs-assets.mjs puts Scalar's bundle in the `[assets]` directory. */
+const DOCS_BUNDLE_ASSET = "/scalar-api-reference.js";
+
 export { RateLimiterObject } from "./workers/rate-limiter-object";
 
 interface Resolved {
@@ -69,6 +72,13 @@ const runtime: Runtime = {
 	defer: (c, work) => c.executionCtx.waitUntil(work),
 	// Imported as a compiled module: workerd refuses to compile WASM from bytes at run time.
 	passwords: passwordHasher(argon2idWasm(argon2Wasm)),
+	async docsBundle(c) {
+		const assets = c.env.ASSETS as Fetcher | undefined;
+		if (!assets) return null;
+		// The original request's headers come along, so If-None-Match still gets its 304.
+		const res = await assets.fetch(new Request(new URL(DOCS_BUNDLE_ASSET, c.req.url), c.req.raw));
+		return res.ok || res.status === 304 ? res : null;
+	},
 };
 
 const app = newApp(runtime);

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { defineCommand } from "citty";
+import { PUBLIC_KEYS } from "../../keys/index";
 import { resolveHardwareId } from "../fingerprint";
 import { jwksCacheFile } from "../keys";
 import { print, printJson, rows, warn } from "../output";
@@ -36,6 +37,8 @@ export default defineCommand({
 			license_file: { path: paths.license, state: license.kind },
 			credentials_file: { path: paths.credentials, logged_in: creds !== null },
 			jwks_cache: jwksCacheFile(paths.home, config.apiUrl),
+			// What this build can verify production tokens with; none means a development build.
+			bundled_keys: PUBLIC_KEYS.map((k) => k.kid),
 			warnings: config.warnings,
 		};
 		if (args.json) {
@@ -54,7 +57,16 @@ export default defineCommand({
 					"credentials",
 					`${info.credentials_file.path}  (${creds ? `logged in as ${creds.user.email}` : "not logged in"})`,
 				],
-				["JWKS cache", info.jwks_cache ?? "not used (production keys are built in)"],
+				[
+					"bundled keys",
+					PUBLIC_KEYS.length > 0
+						? info.bundled_keys.join(", ")
+						: "none (a development build: it cannot verify tokens from the production server)",
+				],
+				[
+					"JWKS cache",
+					info.jwks_cache ?? "not used (this URL is verified with the bundled keys only)",
+				],
 			]),
 		);
 		for (const w of config.warnings) warn(w);

@@ -19,7 +19,10 @@ import {
 const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
 const tstz = (name: string) => timestamp(name, { withTimezone: true });
 
-/** What a plan grants, carried into every license token as `lic.entitlements`. */
+/**
+ * What a plan grants: the API's `entitlements` object. A license token carries only `features`,
+ * as its `lic.entitlements` claim (`TokenEntitlements` in src/kernel/token/claims.ts).
+ */
 export interface PlanEntitlements {
 	/** Machines each seat may activate. */
 	activations_per_seat: number;

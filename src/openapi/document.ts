@@ -8,7 +8,7 @@ import type { Hono } from "hono";
 import { z } from "zod";
 import { codeToStatus, type ErrorCode } from "../errors";
 import type { AppEnv } from "../services";
-import { aliases, components, type OperationDoc, operations } from "./operations";
+import { aliases, components, type OperationDoc, operations, type Tag } from "./operations";
 import { docOf, type MiddlewareDoc } from "./tags";
 
 export type JsonObject = Record<string, unknown>;
@@ -42,9 +42,27 @@ export function servedRoutes(app: Hono<AppEnv>): Map<string, MiddlewareDoc[]> {
 	return routes;
 }
 
+/**
+ * zod writes `z.number().int()` as ±(2^53 − 1) bounds: true, but viewers show 9007199254740991
+ * as the example value. Those bounds are dropped (JSON numbers past 2^53 are not integers to
+ * most clients anyway); fields that need an example carry one.
+ */
+function dropSafeIntegerBounds(ctx: { jsonSchema: Record<string, unknown> }): void {
+	const s = ctx.jsonSchema;
+	if (s.type !== "integer") return;
+	if (s.minimum === Number.MIN_SAFE_INTEGER) delete s.minimum;
+	if (s.maximum === Number.MAX_SAFE_INTEGER) delete s.maximum;
+}
+
+const toJsonOptions = {
+	io: "input",
+	unrepresentable: "any",
+	override: dropSafeIntegerBounds,
+} as const;
+
 function jsonSchema(schema: z.ZodType): JsonObject {
 	// Inputs as clients send them (defaults optional); refinements JSON Schema cannot say are left out.
-	const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" });
+	const { $schema: _, ...rest } = z.toJSONSchema(schema, toJsonOptions);
 	return rest;
 }
 
@@ -163,14 +181,17 @@ function operation(
 		};
 	}
 
+	// Public operations say so (`[]`) rather than leave a reader or linter to guess.
 	const auth = mw.find((d) => d.kind === "auth");
-	if (auth?.kind === "auth")
-		op.security = [{ [auth.scheme === "admin" ? "adminToken" : "bearerAuth"]: [] }];
+	op.security =
+		auth?.kind === "auth" ? [{ [auth.scheme === "admin" ? "adminToken" : "bearerAuth"]: [] }] : [];
 
 	const responses: Record<string, JsonObject> = {};
 	for (const [status, r] of Object.entries(doc.responses)) {
 		const response: JsonObject = { description: r.description };
 		if (r.body === "html") response.content = { "text/html": { schema: { type: "string" } } };
+		else if (r.body === "javascript")
+			response.content = { "text/javascript": { schema: { type: "string" } } };
 		else if (r.body) response.content = { "application/json": { schema: responseSchema(r.body) } };
 		responses[status] = response;
 	}
@@ -190,7 +211,7 @@ function responseSchema(schema: z.ZodType): JsonObject {
 		$schema: _,
 		$defs: __,
 		...rest
-	} = z.toJSONSchema(schema, { metadata: components, io: "input", unrepresentable: "any" });
+	} = z.toJSONSchema(schema, { ...toJsonOptions, metadata: components });
 	return pointDefsAtComponents(rest) as JsonObject;
 }
 
@@ -224,6 +245,44 @@ const INFO_DESCRIPTION = `Licenses for the CODITECT developer tool: accounts, St
 
 **Rate limits** answer 429 \`RATE_LIMITED\` with \`Retry-After\`.`;
 
+/** In the order a reader meets them; every operation's tag is one of these. */
+const TAGS: Array<{ name: Tag; description: string }> = [
+	{
+		name: "Public",
+		description:
+			"No credentials: health, the license-token key set (JWKS) and this reference. Safe to cache briefly.",
+	},
+	{
+		name: "Accounts",
+		description:
+			"Signup with an emailed code, password login, Google/GitHub sign-in (PKCE), rotating refresh tokens, logout.",
+	},
+	{
+		name: "Licenses",
+		description:
+			"Validate and activate a license key on a machine (each answer carries a signed license token), free a seat, and the logged-in owner's licenses and keys.",
+	},
+	{
+		name: "Organisations",
+		description:
+			"Team, SMB and Enterprise: organisations, named seats taken by emailed invitations, roles, and the org dashboard.",
+	},
+	{
+		name: "Billing",
+		description:
+			"Stripe Checkout to buy a plan and the Customer Portal to manage it; 503 BILLING_NOT_CONFIGURED on a server without Stripe.",
+	},
+	{
+		name: "Operators",
+		description:
+			"The operator's own routes, Bearer ADMIN_TOKEN: comp and invoiced licenses, suspensions, invites, the launch dashboard. They answer 404 on a server with no ADMIN_TOKEN.",
+	},
+	{
+		name: "Webhooks",
+		description: "Stripe's calls to this server, verified by their Stripe-Signature header.",
+	},
+];
+
 const undocumented: OperationDoc = {
 	summary: "Undocumented",
 	tag: "Public",
@@ -246,9 +305,8 @@ export function openApiDocument(app: Hono<AppEnv>, serverUrl: string): JsonObjec
 		paths[path] = item;
 	}
 	const registered = z.toJSONSchema(components, {
+		...toJsonOptions,
 		uri: (id) => `#/components/schemas/${id}`,
-		io: "input",
-		unrepresentable: "any",
 	});
 	const schemas: Record<string, JsonObject> = {};
 	for (const [name, { $schema: _, $id: __, ...schema }] of Object.entries(registered.schemas)) {
@@ -258,21 +316,7 @@ export function openApiDocument(app: Hono<AppEnv>, serverUrl: string): JsonObjec
 		openapi: "3.1.0",
 		info: { title: "CODITECT License Server", version: "v1", description: INFO_DESCRIPTION },
 		servers: [{ url: serverUrl }],
-		tags: [
-			{ name: "Public" },
-			{ name: "Accounts", description: "Signup, login, sessions, OAuth (SPEC §3.2)." },
-			{ name: "Licenses", description: "Validate, activate, owner routes (SPEC §3.3)." },
-			{
-				name: "Organisations",
-				description: "Team / SMB / Enterprise: organisations, named seats, invitations.",
-			},
-			{ name: "Billing", description: "Stripe Checkout and Portal (SPEC §3.4)." },
-			{
-				name: "Operators",
-				description: "Bearer ADMIN_TOKEN; 404 when none is configured (SPEC §3.5).",
-			},
-			{ name: "Webhooks" },
-		],
+		tags: TAGS,
 		paths,
 		components: {
 			schemas,

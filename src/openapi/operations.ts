@@ -8,7 +8,7 @@
 import { z } from "zod";
 import type { ProviderInfo } from "../accounts/oauth";
 import type { SessionView } from "../accounts/sessions";
-import { LICENSE_STATUSES } from "../db/schema";
+import { LICENSE_STATUSES, type PlanEntitlements as PlanEntitlementsType } from "../db/schema";
 import type { ErrorCode } from "../errors";
 import { codeToStatus } from "../errors";
 import type {
@@ -37,18 +37,47 @@ export const ErrorBody = z
 				.array(z.string())
 				.optional()
 				.describe("INVALID_REQUEST: the offending field names (never their values)."),
-			retry_after: z.number().int().optional().describe("RATE_LIMITED: seconds to wait."),
+			retry_after: z
+				.number()
+				.int()
+				.meta({ examples: [42] })
+				.optional()
+				.describe("RATE_LIMITED: seconds to wait."),
 		}),
 	})
-	.describe("Every non-2xx answer, 5xx included (SPEC §3 error model).")
+	.describe("Every non-2xx answer, 5xx included.")
 	.register(components, { id: "Error" });
 
-const Entitlements = z.object({
-	activations_per_seat: z.number().int(),
-	seats: z.number().int(),
-	ci_runners: z.number().int(),
-	features: z.array(z.string()),
-});
+/**
+ * Two things are called `entitlements` on the wire, and both names are fixed (the API's field
+ * by its clients, the token's claim by the token format): the API's license view carries this
+ * object, the license token's `lic.entitlements` only its `features` array. They get distinct
+ * schema names so neither reads as the other.
+ */
+const PlanEntitlements = z
+	.object({
+		activations_per_seat: z
+			.number()
+			.int()
+			.meta({ examples: [3] })
+			.describe("Machines per seat."),
+		seats: z
+			.number()
+			.int()
+			.meta({ examples: [1] }),
+		ci_runners: z
+			.number()
+			.int()
+			.meta({ examples: [0] }),
+		features: z
+			.array(z.string())
+			.meta({ examples: [["cli", "offline"]] })
+			.describe("Feature names; exactly what a license token carries as `lic.entitlements`."),
+	})
+	.describe(
+		"What the plan grants. A license token's `lic.entitlements` claim is not this object but its `features` array alone.",
+	)
+	.register(components, { id: "PlanEntitlements" }) satisfies z.ZodType<PlanEntitlementsType>;
 
 export const License = z
 	.object({
@@ -56,9 +85,12 @@ export const License = z
 		plan: z.string(),
 		status: z.enum(LICENSE_STATUSES),
 		expires_at: isoTime.nullable().describe("End of the paid or granted period; null = perpetual."),
-		max_activations: z.number().int(),
+		max_activations: z
+			.number()
+			.int()
+			.meta({ examples: [3] }),
 		key_last4: z.string().describe("The key is shown in full only when it is created."),
-		entitlements: Entitlements,
+		entitlements: PlanEntitlements,
 	})
 	.register(components, { id: "License" }) satisfies z.ZodType<LicenseView>;
 
@@ -131,12 +163,14 @@ export const LicenseToken = z
 	.regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/)
 	.describe(
 		[
-			"Compact JWS (RFC 7515) signed with Ed25519 (SPEC §4). Header",
+			"Compact JWS (RFC 7515) signed with Ed25519 (RFC 8037). Header",
 			'`{"alg":"EdDSA","typ":"coditect-license+jwt","kid":"…"}`. Claims: `iss` (server URL),',
 			'`aud` "coditect-cli", `sub` (license id), `jti`, `iat`, `nbf`, `exp` (`iat` + 72 h, never',
 			"past the license's own end), `hwid` (the activation's hardware id) and `lic`",
-			"`{plan, status, expires_at, max_activations, entitlements[]}`. Verify with a key from",
-			"`/.well-known/jwks.json` chosen by `kid`; pin `alg`, `typ` and `aud`; check `hwid`.",
+			"`{plan, status, expires_at, max_activations, entitlements}`, where `entitlements` is an",
+			"array of feature names (the `features` of PlanEntitlements, not the whole object). Verify",
+			"with a key from `/.well-known/jwks.json` chosen by `kid`; pin `alg`, `typ` and `aud`;",
+			"check `hwid`. The full specification is docs/license-token.md in the server's repository.",
 		].join(" "),
 	)
 	.register(components, { id: "LicenseToken" });
@@ -145,9 +179,17 @@ const Session = z
 	.object({
 		token_type: z.literal("Bearer"),
 		access_token: z.string().describe("JWT, valid 15 minutes."),
-		expires_in: z.number().int(),
+		expires_in: z
+			.number()
+			.int()
+			.meta({ examples: [900] })
+			.describe("Seconds."),
 		refresh_token: z.string().describe("Opaque; rotates on every use; 90 days at most."),
-		refresh_expires_in: z.number().int(),
+		refresh_expires_in: z
+			.number()
+			.int()
+			.meta({ examples: [7776000] })
+			.describe("Seconds."),
 		user: z.object({ id: z.string(), email: z.string() }),
 	})
 	.register(components, { id: "Session" }) satisfies z.ZodType<SessionView>;
@@ -232,8 +274,8 @@ export type Tag =
 
 export interface ResponseDoc {
 	description: string;
-	/** A JSON body, an HTML page, or nothing (204). */
-	body?: z.ZodType | "html";
+	/** A JSON body, an HTML page, a script, or nothing (204). */
+	body?: z.ZodType | "html" | "javascript";
 }
 
 export interface OperationDoc {
@@ -249,7 +291,7 @@ export interface OperationDoc {
 	headers?: Array<{ name: string; description: string; required: boolean }>;
 }
 
-const ok = (description: string, body?: z.ZodType | "html"): ResponseDoc =>
+const ok = (description: string, body?: ResponseDoc["body"]): ResponseDoc =>
 	body === undefined ? { description } : { description, body };
 const licenseObject = z.object({ license: License });
 
@@ -304,12 +346,31 @@ export const operations: Record<string, OperationDoc> = {
 	"GET /openapi.json": {
 		summary: "This document",
 		tag: "Public",
-		responses: { 200: ok("OpenAPI 3.1, generated from the route schemas.") },
+		responses: {
+			200: ok(
+				"OpenAPI 3.1, generated from the route schemas.",
+				z.looseObject({
+					openapi: z.literal("3.1.0"),
+					info: z.looseObject({}),
+					paths: z.looseObject({}),
+				}),
+			),
+		},
 	},
 	"GET /docs": {
 		summary: "API reference page",
+		description:
+			"Renders /openapi.json with Scalar's viewer, served from this origin (no outside request); links to /openapi.json when its script cannot run.",
 		tag: "Public",
 		responses: { 200: ok("An HTML page rendering /openapi.json.", "html") },
+	},
+	"GET /docs/{script}": {
+		summary: "The reference page's scripts",
+		description:
+			"The viewer's bundle (a versioned name, cached for a year) and its start-up script. Any other name answers 404.",
+		tag: "Public",
+		responses: { 200: ok("JavaScript.", "javascript") },
+		errors: ["NOT_FOUND"],
 	},
 	"POST /api/v1/auth/signup": {
 		summary: "Start a signup",

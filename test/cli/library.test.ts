@@ -7,6 +7,7 @@ import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { VERSION } from "../../cli/version";
 import { LicenseServer, runCli, show, tempHome } from "./helpers";
+import { tempKeys } from "./temp-keys";
 
 let server: LicenseServer;
 let home: string;
@@ -123,7 +124,12 @@ describe("the package", () => {
 
 	it("packs with checksums, installs with npm i -g on a clean prefix, and runs", async () => {
 		const { releaseCli } = await import("../../scripts/release-cli");
-		const { files, sums } = await releaseCli();
+		// A release needs a bundled public key; keys/ has none in CI, so a throwaway pair.
+		const keys = await tempKeys();
+		const { files, sums } = await releaseCli({
+			keysDir: keys.dir,
+			releaseDir: join(keys.dir, "release"),
+		});
 		const tarball = files[0] ?? "";
 		expect(tarball).toMatch(/coditect-1\.0\.0-pilot\.1\.tgz$/);
 		expect(sums.trim().split("\n")).toHaveLength(3);
@@ -167,6 +173,7 @@ describe("the package", () => {
 			});
 		} finally {
 			await t.cleanup();
+			await keys.cleanup();
 		}
 	}, 60_000);
 });

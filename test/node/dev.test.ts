@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { launchChromium, visitDocs } from "../support/browser";
 import { freePort } from "../support/free-port";
 import { createLicense, hardwareId, http } from "./support";
 
@@ -82,4 +83,19 @@ describe("npm run dev", () => {
 			typ: "coditect-license+jwt",
 		});
 	});
+
+	it("serves /docs from the Worker's static assets: Chromium shows the operations, nothing outside", async () => {
+		const browser = await launchChromium();
+		try {
+			const visit = await visitDocs(browser, baseUrl, {
+				expand: ["Licenses"],
+				waitFor: ["Liveness and database check", "Validate a license on a machine"],
+			});
+			expect(visit.outside).toEqual([]);
+			expect(visit.problems).toEqual([]);
+			expect(visit.fallbackVisible).toBe(false);
+		} finally {
+			await browser.close();
+		}
+	}, 60_000);
 });

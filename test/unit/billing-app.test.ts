@@ -33,6 +33,7 @@ async function appWith(stripe: Record<string, string>) {
 		clientIp: () => "127.0.0.1",
 		defer: () => {},
 		passwords: passwordHasher(argon2idNative),
+		docsBundle: async () => null,
 	});
 }
 

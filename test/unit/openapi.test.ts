@@ -106,7 +106,9 @@ describe("the OpenAPI document", () => {
 	it("marks operator and user routes with their security scheme", () => {
 		expect(paths["/api/v1/admin/metrics"]?.get?.security).toEqual([{ adminToken: [] }]);
 		expect(paths["/api/v1/me"]?.get?.security).toEqual([{ bearerAuth: [] }]);
-		expect(paths["/api/v1/licenses/validate"]?.post?.security).toBeUndefined();
+		// Public operations say so explicitly.
+		expect(paths["/api/v1/licenses/validate"]?.post?.security).toEqual([]);
+		expect(paths["/healthz"]?.get?.security).toEqual([]);
 		expect(doc.components).toMatchObject({
 			securitySchemes: { bearerAuth: { scheme: "bearer" }, adminToken: { scheme: "bearer" } },
 		});
@@ -130,6 +132,44 @@ describe("the OpenAPI document", () => {
 	it("lists the seed paths as deprecated aliases", () => {
 		expect(paths["/auth/login"]?.post).toMatchObject({ deprecated: true });
 		expect(paths["/api/v1/auth/login"]?.post?.deprecated).toBeUndefined();
+	});
+
+	it("gives every tag a description and every operation a described tag", () => {
+		const tags = doc.tags as Array<{ name: string; description?: string }>;
+		for (const t of tags) expect(t.description, t.name).toMatch(/\w{3}/);
+		const names = new Set(tags.map((t) => t.name));
+		for (const item of Object.values(paths)) {
+			for (const op of Object.values(item)) {
+				for (const t of op.tags as string[]) expect(names.has(t), t).toBe(true);
+			}
+		}
+	});
+
+	it("says /openapi.json answers JSON", () => {
+		const ok = paths["/openapi.json"]?.get?.responses as Record<string, JsonObject>;
+		expect(Object.keys(ok["200"]?.content as JsonObject)).toEqual(["application/json"]);
+	});
+
+	it("bounds no integer by ±(2^53 − 1) and gives the session's lifetimes examples", () => {
+		const text = JSON.stringify(doc);
+		expect(text).not.toContain(String(Number.MAX_SAFE_INTEGER));
+		const schemas = (doc.components as { schemas: Record<string, JsonObject> }).schemas;
+		expect(schemas.Session).toMatchObject({
+			properties: { expires_in: { type: "integer", examples: [900] } },
+		});
+	});
+
+	it("names the API's entitlements object apart from the token's feature list", () => {
+		const schemas = (doc.components as { schemas: Record<string, JsonObject> }).schemas;
+		expect(schemas.License).toMatchObject({
+			properties: { entitlements: { $ref: "#/components/schemas/PlanEntitlements" } },
+		});
+		expect(schemas.PlanEntitlements).toMatchObject({
+			type: "object",
+			properties: { features: { type: "array" } },
+		});
+		expect(String(schemas.PlanEntitlements?.description)).toContain("lic.entitlements");
+		expect(String(schemas.LicenseToken?.description)).toContain("array of feature names");
 	});
 
 	it("describes the error body, the session and the license token", () => {

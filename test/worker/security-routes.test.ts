@@ -102,6 +102,11 @@ const inventory: Record<string, RouteEntry> = {
 	"GET /.well-known/jwks.json": { auth: "none", ok: [200] },
 	"GET /openapi.json": { auth: "none", ok: [200] },
 	"GET /docs": { auth: "none", ok: [200] },
+	"GET /docs/:script{[a-z0-9.-]+\\.js}": {
+		auth: "none",
+		path: async () => "/docs/init.js",
+		ok: [200],
+	},
 	"POST /api/v1/auth/signup": { auth: "none", body: signupBody, ok: [202] },
 	"POST /auth/signup": { auth: "none", body: signupBody, ok: [202] },
 	"POST /api/v1/auth/verify": {
@@ -258,6 +263,7 @@ const brokenRuntime: Runtime = {
 	clientIp: (c) => c.req.header("cf-connecting-ip") ?? null,
 	defer: () => {},
 	passwords: exploding<PasswordHasher>(),
+	docsBundle: async () => null,
 };
 const brokenApp = newApp(brokenRuntime);
 const broken: Target = async (req) => brokenApp.fetch(req, env, ctx);

@@ -39,9 +39,16 @@ export interface LicenseTokenClaims {
 		/** ISO 8601 end of the license, or null when it does not end (e.g. a live subscription). */
 		expires_at: string | null;
 		max_activations: number;
-		entitlements: string[];
+		entitlements: TokenEntitlements;
 	};
 }
+
+/**
+ * The token's `lic.entitlements`: feature names only (the plan's `features`). Not the API's
+ * `entitlements` object (seats, activations per seat, CI runners, features) that shares its
+ * name; the token format is fixed, so the types are named apart instead.
+ */
+export type TokenEntitlements = string[];
 
 function isNonEmptyString(value: unknown): value is string {
 	return typeof value === "string" && value.length > 0;
