@@ -57,6 +57,15 @@ export type AccountService = ReturnType<typeof accountService>;
 
 /** One message for every login failure, so the body never says which check failed. */
 const invalidCredentials = (): ApiError => apiError("INVALID_CREDENTIALS");
+/**
+ * The OAuth door's refusal: the CLI shows this message as it is, so it names the flag; the
+ * provider already proved who the caller is, so saying "no account yet" leaks nothing.
+ */
+const oauthInviteRequired = (provider: string): ApiError =>
+	apiError(
+		"INVITE_REQUIRED",
+		`There is no CODITECT account for this ${provider} login yet, and new accounts need an invite code during the pilot. Sign in again with the code (coditect login --provider ${provider} --invite CODE), or log in to your existing account.`,
+	);
 const invalidRefresh = (): ApiError =>
 	apiError("UNAUTHORIZED", "The refresh token is invalid, expired or revoked. Log in again.");
 
@@ -397,10 +406,30 @@ export function accountService(deps: AccountServiceDeps) {
 					}
 					const before = await tx.query.users.findFirst({
 						where: eq(users.email, email),
-						columns: { id: true },
+						columns: { id: true, emailVerifiedAt: true },
 					});
+					// Linking to a verified account is a sign-in; anything else makes an account and
+					// passes the same gate as password signup (the invite is spent below, once).
+					const opensAccount = !before?.emailVerifiedAt;
+					if (opensAccount && !pilotOpen && !input.invite_code) {
+						throw oauthInviteRequired(identity.provider);
+					}
 					user = await createOrVerifyUser(tx, email, null);
 					created = !before;
+					if (opensAccount && !pilotOpen) {
+						const used = await tx
+							.update(invites)
+							.set({ usedAt: sql`now()`, usedBy: user.id })
+							.where(
+								and(
+									eq(invites.codeHash, await inviteCodeHash(input.invite_code ?? "")),
+									isNull(invites.usedAt),
+								),
+							)
+							.returning({ codeHash: invites.codeHash });
+						// Unknown or already used (perhaps a moment ago): the new account rolls back.
+						if (used.length === 0) throw oauthInviteRequired(identity.provider);
+					}
 					await tx
 						.insert(oauthAccounts)
 						.values({
