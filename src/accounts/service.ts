@@ -82,6 +82,14 @@ export function accountService(deps: AccountServiceDeps) {
 		return hmacHex(config.pepper, `verification-code\u0000${email}\u0000${code}`);
 	}
 
+	/**
+	 * Who a signup audit row is about, so the dashboard can count people rather than requests:
+	 * a keyed hash of the address (the audit log never holds the address itself).
+	 */
+	async function addressTag(email: string): Promise<string> {
+		return (await hmacHex(config.pepper, `signup-address\u0000${email}`)).slice(0, 32);
+	}
+
 	return {
 		/**
 		 * Always 202 for a well-formed request (the route says so). A new address gets a code;
@@ -105,6 +113,7 @@ export function accountService(deps: AccountServiceDeps) {
 			const passwordHash = await passwords.hash(input.password);
 			const code = sixDigitCode();
 			const hashed = await codeHash(email, code);
+			const address = await addressTag(email);
 			const existing = await db.transaction(async (tx) => {
 				const user = await tx.query.users.findFirst({
 					where: eq(users.email, email),
@@ -142,7 +151,11 @@ export function accountService(deps: AccountServiceDeps) {
 							select code_hash from verification_codes
 							where email = ${email} and purpose = 'signup'
 							order by created_at desc limit ${MAX_PENDING_CODES - 1}))`);
-				await recordAudit(tx, meta, { action: "signup", result: "code_sent" });
+				await recordAudit(tx, meta, {
+					action: "signup",
+					result: "code_sent",
+					detail: { address },
+				});
 				return false;
 			});
 			sendLater(email, existing ? mails.alreadyRegistered() : mails.verificationCode(code));
@@ -448,7 +461,7 @@ export function accountService(deps: AccountServiceDeps) {
 							action: "signup",
 							result: "oauth",
 							userId: user.id,
-							detail: { provider: identity.provider },
+							detail: { provider: identity.provider, address: await addressTag(email) },
 						});
 					}
 				}

@@ -144,11 +144,11 @@ const LaunchMetricsSchema = z
 			.number()
 			.int()
 			.describe(
-				"Signup requests that can make an account (email codes sent, first OAuth sign-ins).",
+				"People, not requests: distinct email addresses sent a signup code or given an account through OAuth in the window (an address asking twice counts once; existing accounts are not counted).",
 			),
 		verified_users: z.number().int().describe("Accounts whose email was verified in the window."),
 		checkouts: z.object({
-			started: z.number().int().describe("Stripe Checkout sessions opened."),
+			started: z.number().int().describe("Stripe Checkout sessions opened (sessions, not buyers)."),
 			completed: z.number().int().describe("Checkout sessions paid (webhook), each once."),
 			success_rate: rate.describe("Share of the sessions started in the window that were paid."),
 		}),
@@ -160,9 +160,18 @@ const LaunchMetricsSchema = z
 			activated: z.number().int().describe("Of those, licenses activated on ≥ 1 machine."),
 			activation_rate: rate.describe("activated / created."),
 		}),
-		validations: z.number().int().describe("License validation calls, whatever their answer."),
-		failed_logins: z.number().int().describe("Refused logins."),
-		lockouts: z.number().int().describe("Accounts locked after repeated failures."),
+		validations: z
+			.number()
+			.int()
+			.describe("License validation calls, whatever their answer (calls, not licenses)."),
+		failed_logins: z
+			.number()
+			.int()
+			.describe("Refused login attempts (attempts, not accounts or people)."),
+		lockouts: z
+			.number()
+			.int()
+			.describe("Lockout events: an account locked twice in the window counts twice."),
 	})
 	.describe("Counts over since ≤ t ≤ until; rates are null when their denominator is 0.")
 	.register(components, { id: "LaunchMetrics" }) satisfies z.ZodType<LaunchMetrics>;
