@@ -55,6 +55,8 @@ export interface Runtime {
 	defer(c: Context<AppEnv>, work: Promise<unknown>): void;
 	/** Argon2id: a WASM module in workerd, the native binding on Node; same PHC strings. */
 	passwords: PasswordHasher;
+	/** The Node entry's mailer (SMTP or Resend, chosen at start); else one from the settings. */
+	mailer?: Mailer;
 }
 
 export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> {
@@ -97,7 +99,7 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 				return licenses;
 			},
 			get mailer() {
-				mailer ??= mailerFor(config.settings);
+				mailer ??= runtime.mailer ?? mailerFor(config.settings);
 				return mailer;
 			},
 			get accounts() {

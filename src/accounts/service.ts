@@ -97,6 +97,8 @@ export function accountService(deps: AccountServiceDeps) {
 		 * and send one mail after the response, so they look and time alike.
 		 */
 		async signup(input: SignupInput): Promise<void> {
+			// A code that can reach nobody would make an account nobody can verify.
+			if (!mailer.verifiable) throw apiError("MAIL_NOT_CONFIGURED");
 			const email = normalizeEmail(input.email);
 			let inviteHash: string | null = null;
 			if (!pilotOpen) {

@@ -270,7 +270,7 @@ export const operations: Record<string, OperationDoc> = {
 				z.object({ status: z.literal("verification_sent") }),
 			),
 		},
-		errors: ["INVITE_REQUIRED"],
+		errors: ["INVITE_REQUIRED", "MAIL_NOT_CONFIGURED"],
 	},
 	"POST /api/v1/auth/verify": {
 		summary: "Verify the emailed code",
