@@ -30,6 +30,8 @@ export interface StartOptions {
 	/** Where the embedded database and dev secrets live; null = in memory, no dev files. */
 	dataDir?: string | null;
 	log?: (line: string) => void;
+	/** Request lines as JSON or text; default JSON unless stdout is a terminal. */
+	requestLogFormat?: "json" | "text";
 }
 
 export interface RunningServer {
@@ -88,6 +90,15 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 			`no mail provider for PUBLIC_URL ${settings.PUBLIC_URL}: a server off loopback must send its signup codes. Set SMTP_URL (or SMTP_HOST, SMTP_PORT, SMTP_USER, SMTP_PASS) or RESEND_API_KEY, and MAIL_FROM (see README, Configuration)`,
 		);
 	}
+	const logRequests = env.LOG_REQUESTS || "true";
+	if (logRequests !== "true" && logRequests !== "false") {
+		throw new Error("invalid settings: LOG_REQUESTS (true or false)");
+	}
+	// JSON for collectors when stdout is a pipe or file; a short line for a person at a terminal.
+	const requestSink = {
+		json: (opts.requestLogFormat ?? (process.stdout.isTTY ? "text" : "json")) === "json",
+		write: log,
+	};
 	const config = await buildConfig(settings, nodeCrypto);
 	const database = await openDatabase({
 		url: env.DATABASE_URL || undefined,
@@ -112,6 +123,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 		},
 		passwords: passwordHasher(argon2idNative),
 		mailer,
+		...(logRequests === "true" ? { requestLog: () => requestSink } : {}),
 	};
 	const app = newApp(runtime);
 	const server = serve({ fetch: app.fetch, port, hostname: host });

@@ -9,6 +9,7 @@ import type { Database } from "./db/client";
 import type { AppEnv } from "./env";
 import { type OwnerService, ownerService } from "./licenses/owner";
 import { type LicenseService, licenseService } from "./licenses/service";
+import type { RequestLogSink } from "./middleware/request-log";
 import type { RateLimiter } from "./ratelimit/limiter";
 
 /** Per-request dependencies, read in handlers with `c.get("services")`. */
@@ -57,6 +58,8 @@ export interface Runtime {
 	passwords: PasswordHasher;
 	/** The Node entry's mailer (SMTP or Resend, chosen at start); else one from the settings. */
 	mailer?: Mailer;
+	/** Where this request's log line goes; null (or absent) = none. */
+	requestLog?: (c: Context<AppEnv>) => RequestLogSink | null;
 }
 
 export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> {

@@ -47,6 +47,9 @@ function resolveEnv(env: object): Promise<Resolved | null> {
 	return pending;
 }
 
+// Workers Logs indexes JSON fields; LOG_REQUESTS=false turns the line off (default on).
+const jsonConsole = { json: true, write: (line: string) => console.log(line) };
+
 const runtime: Runtime = {
 	async resolve(c) {
 		const r = await resolveEnv(c.env);
@@ -69,6 +72,7 @@ const runtime: Runtime = {
 	defer: (c, work) => c.executionCtx.waitUntil(work),
 	// Imported as a compiled module: workerd refuses to compile WASM from bytes at run time.
 	passwords: passwordHasher(argon2idWasm(argon2Wasm)),
+	requestLog: (c) => (c.env.LOG_REQUESTS === "false" ? null : jsonConsole),
 };
 
 const app = newApp(runtime);

@@ -262,7 +262,7 @@ export const operations: Record<string, OperationDoc> = {
 	"POST /api/v1/auth/signup": {
 		summary: "Start a signup",
 		description:
-			"Answers 202 for every well-formed request, new email or existing (no account enumeration). A 6-digit code goes out by email. During the pilot a valid unused invite_code is required.",
+			"Answers 202 for every well-formed request, new email or existing (no account enumeration). A 6-digit code goes out by email. During the pilot a valid unused invite_code is required. A server that cannot send email answers 503 MAIL_NOT_CONFIGURED.",
 		tag: "Accounts",
 		responses: {
 			202: ok(
