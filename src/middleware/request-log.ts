@@ -9,7 +9,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
-import type { AppEnv } from "../env";
+import { requestIdOf } from "../errors";
 
 export interface RequestLogSink {
 	/** JSON for log collectors (stdout not a terminal, Workers Logs); else a short human line. */
@@ -17,18 +17,21 @@ export interface RequestLogSink {
 	write(line: string): void;
 }
 
-/** `sink(c)` null = no line for this request (LOG_REQUESTS=false). */
-export function requestLog(
-	sink: (c: Context<AppEnv>) => RequestLogSink | null,
-): MiddlewareHandler<AppEnv> {
+/**
+ * `sink(c)` null = no line for this request (LOG_REQUESTS=false). Typed on a plain Context
+ * (no AppEnv), so the services module can import this one without a loop back.
+ */
+export function requestLog<C extends Context>(
+	sink: (c: C) => RequestLogSink | null,
+): MiddlewareHandler {
 	return async (c, next) => {
-		const out = sink(c);
+		const out = sink(c as C);
 		if (!out) return next();
 		const started = performance.now();
 		await next();
 		const ms = Math.round((performance.now() - started) * 10) / 10;
 		const route = routeOf(c);
-		const id = c.get("requestId");
+		const id = requestIdOf(c);
 		out.write(
 			out.json
 				? `{"time":${Date.now()},"msg":"request","method":"${c.req.method}","route":"${route}","status":${c.res.status},"ms":${ms},"request_id":"${id}"}`
@@ -38,7 +41,7 @@ export function requestLog(
 }
 
 /** The pattern of the handler that answered; "-" when no route did (404/405). */
-function routeOf(c: Context<AppEnv>): string {
+function routeOf(c: Context): string {
 	const route = matchedRoutes(c)[c.req.routeIndex];
 	return route && route.method !== "ALL" ? route.path : "-";
 }
