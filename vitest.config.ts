@@ -8,6 +8,9 @@ const workerd = () =>
 		miniflare: {
 			bindings: {
 				PUBLIC_URL: "http://license.test",
+				// A line per request would bury the test output; test/worker/request-log.test.ts
+				// turns it back on. (Node and CLI test servers get a silent log instead.)
+				LOG_REQUESTS: "false",
 				LICENSE_SIGNING_KEY: inject("signingKey"),
 				LICENSE_KEY_PEPPER: inject("pepper"),
 				JWT_SECRET: inject("jwtSecret"),

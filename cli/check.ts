@@ -55,7 +55,7 @@ function result(
 	};
 }
 
-const MESSAGES: Record<Exclude<LicenseCode, "VALID" | "PAST_DUE">, string> = {
+const MESSAGES: Record<Exclude<LicenseCode, "VALID">, string> = {
 	NOT_ACTIVATED:
 		"This machine is not activated. Run `coditect activate <KEY>`, or `coditect login` then `coditect activate`.",
 	INVALID_TOKEN:
@@ -75,6 +75,9 @@ const MESSAGES: Record<Exclude<LicenseCode, "VALID" | "PAST_DUE">, string> = {
 	NOT_FOUND: "The license key is not known to the server. Check the key or contact support.",
 	EXPIRED:
 		"The license has expired. Renew the subscription (`coditect upgrade`) to keep using CODITECT.",
+	// Unlicensed PAST_DUE only: in the grace the check is licensed and says so itself (below).
+	PAST_DUE:
+		"The last payment for this license failed and the payment grace period has ended. Update the payment method in the billing portal (the link is in Stripe's payment-failed email), then run `coditect license status --online`.",
 	SUSPENDED: "The license is suspended. Contact support.",
 	REVOKED: "The license has been revoked. Contact support or buy a new one (`coditect upgrade`).",
 	NO_HARDWARE_ID:
@@ -83,7 +86,7 @@ const MESSAGES: Record<Exclude<LicenseCode, "VALID" | "PAST_DUE">, string> = {
 };
 
 export function messageFor(code: LicenseCode): string {
-	return code === "VALID" || code === "PAST_DUE" ? "" : MESSAGES[code];
+	return code === "VALID" ? "" : MESSAGES[code];
 }
 
 function codeForFailure(reason: VerifyFailure): Exclude<LicenseCode, "VALID" | "PAST_DUE"> {

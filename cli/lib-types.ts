@@ -5,6 +5,7 @@
 
 export type LicenseCode =
 	| "VALID"
+	/** The last payment failed: `licensed` while the payment grace lasts, not after it. */
 	| "PAST_DUE"
 	| "NOT_ACTIVATED"
 	| "INVALID_TOKEN"

@@ -78,7 +78,7 @@ function readProviders(value: unknown): Provider[] {
 export async function browserLogin(
 	apiUrl: string,
 	providerName: string,
-	opts: { openBrowser: boolean; timeoutMs?: number },
+	opts: { openBrowser: boolean; timeoutMs?: number; invite?: string | undefined },
 ): Promise<SessionBody> {
 	let providers: Provider[];
 	try {
@@ -127,6 +127,7 @@ export async function browserLogin(
 						code,
 						code_verifier: pkce.verifier,
 						redirect_uri: loopback.redirectUri,
+						...(opts.invite ? { invite_code: opts.invite } : {}),
 					},
 				}),
 			);

@@ -107,7 +107,8 @@ const SERVER_CODES: Record<string, LicenseCode> = {
 	EXPIRED: "EXPIRED",
 	SUSPENDED: "SUSPENDED",
 	REVOKED: "REVOKED",
-	PAST_DUE: "EXPIRED",
+	// Refused as PAST_DUE = the payment grace is over: the payment is the reason, not an end date.
+	PAST_DUE: "PAST_DUE",
 };
 
 type Outcome =

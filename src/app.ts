@@ -7,6 +7,7 @@ import { matchedRoutes } from "hono/route";
 import { ApiError, apiError, errorResponse, onError } from "./errors";
 import { newId } from "./ids";
 import { jsonBody } from "./middleware/json-body";
+import { requestLog } from "./middleware/request-log";
 import { securityHeaders } from "./middleware/security-headers";
 import { adminRoutes } from "./routes/admin";
 import { authRoutes, seedAuthRoutes } from "./routes/auth";
@@ -23,6 +24,8 @@ import { type Runtime, servicesMiddleware } from "./services";
 export function newApp(runtime: Runtime): Hono<AppEnv> {
 	const app = new Hono<AppEnv>();
 
+	// Outermost, so the duration covers everything and the status is the final one.
+	if (runtime.requestLog) app.use(requestLog(runtime.requestLog));
 	app.use(async (c, next) => {
 		const id = newId("req");
 		c.set("requestId", id);

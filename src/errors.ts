@@ -34,6 +34,7 @@ export const codeToStatus = {
 	BAD_GATEWAY: 502,
 	SERVICE_UNAVAILABLE: 503,
 	BILLING_NOT_CONFIGURED: 503,
+	MAIL_NOT_CONFIGURED: 503,
 } as const satisfies Record<string, ContentfulStatusCode>;
 
 export type ErrorCode = keyof typeof codeToStatus;
@@ -185,6 +186,9 @@ const defaultMessages: Record<ErrorCode, string> = {
 	BAD_GATEWAY: "An upstream service failed.",
 	SERVICE_UNAVAILABLE: "The service is temporarily unavailable. Try again shortly.",
 	BILLING_NOT_CONFIGURED: "Billing is not configured on this server.",
+	// Said to the person signing up, who cannot fix it: who can, and that nothing was stored.
+	MAIL_NOT_CONFIGURED:
+		"Signup is unavailable: this server cannot send email, so the verification code could never reach you. Nothing was stored; ask the server's operator to configure mail.",
 };
 
 export function apiError(

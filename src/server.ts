@@ -7,6 +7,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { serve } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
+import { mailerFor } from "./accounts/mailer";
 import { passwordHasher } from "./accounts/password";
 import { newApp } from "./app";
 import { scheduleAuditRetention } from "./audit/retention";
@@ -18,6 +19,7 @@ import { openDatabase } from "./node/database";
 import { devSecrets } from "./node/dev-settings";
 import { nodeDocsBundle } from "./node/docs-bundle";
 import { nodeCrypto } from "./node/native-crypto";
+import { smtpConfigFrom, smtpMailer } from "./node/smtp-mailer";
 import { memoryRateLimiter } from "./ratelimit/limiter";
 import type { Runtime } from "./services";
 
@@ -29,10 +31,15 @@ export interface StartOptions {
 	/** Where the embedded database and dev secrets live; null = in memory, no dev files. */
 	dataDir?: string | null;
 	log?: (line: string) => void;
+	/** Request lines as JSON or text; default JSON unless stdout is a terminal. */
+	requestLogFormat?: "json" | "text";
 }
 
 export interface RunningServer {
+	/** Where it listens. */
 	url: string;
+	/** PUBLIC_URL: what clients are told to use (the `iss` of its license tokens). */
+	publicUrl: string;
 	/** The operator token, only when it is a generated development one (safe to print). */
 	devAdminToken: string | undefined;
 	databaseUrl: string;
@@ -75,6 +82,24 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 	} catch (err) {
 		throw new Error(`invalid settings: TRUSTED_PROXIES (${(err as Error).message})`);
 	}
+	// SMTP when configured (air-gapped installs), else Resend, else the log on loopback only.
+	const smtp = smtpConfigFrom(env);
+	const mailer = smtp ? smtpMailer(smtp, settings.MAIL_FROM) : mailerFor(settings, log);
+	if (!mailer.verifiable) {
+		// Refused at start rather than taking signups whose codes can never arrive.
+		throw new Error(
+			`no mail provider for PUBLIC_URL ${settings.PUBLIC_URL}: a server off loopback must send its signup codes. Set SMTP_URL (or SMTP_HOST, SMTP_PORT, SMTP_USER, SMTP_PASS) or RESEND_API_KEY, and MAIL_FROM (see README, Configuration)`,
+		);
+	}
+	const logRequests = env.LOG_REQUESTS || "true";
+	if (logRequests !== "true" && logRequests !== "false") {
+		throw new Error("invalid settings: LOG_REQUESTS (true or false)");
+	}
+	// JSON for collectors when stdout is a pipe or file; a short line for a person at a terminal.
+	const requestSink = {
+		json: (opts.requestLogFormat ?? (process.stdout.isTTY ? "text" : "json")) === "json",
+		write: log,
+	};
 	const config = await buildConfig(settings, nodeCrypto);
 	const database = await openDatabase({
 		url: env.DATABASE_URL || undefined,
@@ -99,6 +124,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 		},
 		passwords: passwordHasher(argon2idNative),
 		docsBundle: nodeDocsBundle,
+		mailer,
+		...(logRequests === "true" ? { requestLog: () => requestSink } : {}),
 	};
 	const app = newApp(runtime);
 	const server = serve({ fetch: app.fetch, port, hostname: host });
@@ -114,31 +141,45 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 
 	return {
 		url,
+		publicUrl: config.issuer,
 		devAdminToken: missingSecrets.includes("ADMIN_TOKEN") ? settings.ADMIN_TOKEN : undefined,
 		databaseUrl: database.url,
 		embedded: database.embedded,
 		async close() {
 			stopRetention();
 			await new Promise<void>((ok) => server.close(() => ok()));
+			mailer.close?.();
 			await database.close();
 		},
 	};
 }
 
-async function main(): Promise<void> {
-	const started = Date.now();
-	const running = await startServer();
+/**
+ * What `npm start` prints: where it listens, the PUBLIC_URL clients must use (the CLI checks
+ * a token's issuer against its API URL), and first steps that paste into a shell as they are
+ * (no `<KEY>`: a shell reads `<` as a redirect).
+ */
+export function startBanner(running: RunningServer, readyMs: number): string {
 	const db = running.embedded ? "embedded Postgres (.data/pglite)" : "DATABASE_URL";
-	console.log(`
-CODITECT license server listening on ${running.url}  (${db}, ready in ${Date.now() - started} ms)
+	const token = running.devAdminToken ?? "$ADMIN_TOKEN";
+	return `
+CODITECT license server listening on ${running.url}  (${db}, ready in ${readyMs} ms)
+  PUBLIC_URL ${running.publicUrl}  (token issuer; the CLI's CODITECT_API_URL)
 
   curl ${running.url}/healthz
   curl ${running.url}/.well-known/jwks.json
-  # create a license as the operator, then activate it with the CLI
-  curl -X POST ${running.url}/api/v1/admin/licenses -H "authorization: Bearer ${running.devAdminToken ?? "$ADMIN_TOKEN"}" \\
-       -H 'content-type: application/json' -d '{"plan":"professional"}'
-  CODITECT_API_URL=${running.url} npx coditect activate <KEY>
-`);
+  # create a license as the operator (its key is shown once), then activate it with the CLI
+  KEY=$(curl -s -X POST ${running.url}/api/v1/admin/licenses -H "authorization: Bearer ${token}" \\
+       -H 'content-type: application/json' -d '{"plan":"professional"}' \\
+       | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).license_key')
+  CODITECT_API_URL=${running.publicUrl} npx coditect activate "$KEY"
+`;
+}
+
+async function main(): Promise<void> {
+	const started = Date.now();
+	const running = await startServer();
+	console.log(startBanner(running, Date.now() - started));
 	const stop = async () => {
 		await running.close();
 		process.exit(0);

@@ -7,6 +7,7 @@ import { type Billing, billing } from "./billing/index";
 import type { Config } from "./config";
 import type { Database } from "./db/client";
 import { Licenses } from "./licenses/index";
+import type { RequestLogSink } from "./middleware/request-log";
 import { Orgs } from "./orgs/index";
 import type { RateLimiter } from "./ratelimit/limiter";
 
@@ -70,6 +71,10 @@ export interface Runtime {
 	 * file on Node. null when this install has none (the page then shows its fallback link).
 	 */
 	docsBundle(c: Context<AppEnv>): Promise<Response | null>;
+	/** The Node entry's mailer (SMTP or Resend, chosen at start); else one from the settings. */
+	mailer?: Mailer;
+	/** Where this request's log line goes; null (or absent) = none. */
+	requestLog?: (c: Context<AppEnv>) => RequestLogSink | null;
 }
 
 export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> {
@@ -112,7 +117,7 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 				return licenses;
 			},
 			get mailer() {
-				mailer ??= mailerFor(config.settings);
+				mailer ??= runtime.mailer ?? mailerFor(config.settings);
 				return mailer;
 			},
 			get accounts() {

@@ -50,6 +50,9 @@ function resolveEnv(env: object): Promise<Resolved | null> {
 	return pending;
 }
 
+// Workers Logs indexes JSON fields; LOG_REQUESTS=false turns the line off (default on).
+const jsonConsole = { json: true, write: (line: string) => console.log(line) };
+
 const runtime: Runtime = {
 	async resolve(c) {
 		const r = await resolveEnv(c.env);
@@ -79,6 +82,7 @@ const runtime: Runtime = {
 		const res = await assets.fetch(new Request(new URL(DOCS_BUNDLE_ASSET, c.req.url), c.req.raw));
 		return res.ok || res.status === 304 ? res : null;
 	},
+	requestLog: (c) => (c.env.LOG_REQUESTS === "false" ? null : jsonConsole),
 };
 
 const app = newApp(runtime);

@@ -18,6 +18,11 @@ export default defineCommand({
 			options: ["google", "github"],
 			description: "Log in through this provider in the browser (OAuth with PKCE)",
 		},
+		invite: {
+			type: "string",
+			description: "Invite code, when --provider creates a new account on an invite-only server",
+			valueHint: "CODE",
+		},
 		email: { type: "string", description: "Email (otherwise prompted)" },
 		"password-stdin": { type: "boolean", description: "Read the password from standard input" },
 		browser: {
@@ -33,6 +38,7 @@ export default defineCommand({
 		if (args.provider) {
 			const session = await browserLogin(config.apiUrl, args.provider, {
 				openBrowser: args.browser,
+				invite: args.invite,
 			});
 			reportLogin(saveSession(paths, config.apiUrl, session), args.json);
 			return;

@@ -1,10 +1,12 @@
 /**
- * Outgoing mail: Resend over fetch when RESEND_API_KEY is set. Without it, a server on a
- * loopback address (PUBLIC_URL on localhost / 127.x / ::1: `npm start`, `npm run dev`) writes
- * the message to its log, so development needs no mail setup (the verification code is read
- * from the log). A server anywhere else withholds the message and logs only that a mail was
- * dropped: a deployment missing its mail key must not put sign-up codes in logs that
- * operators, log drains and Logpush share.
+ * Outgoing mail: Resend over fetch when RESEND_API_KEY is set (SMTP is a second provider on
+ * Node: src/node/smtp-mailer.ts). Without a provider, a server on a loopback address
+ * (PUBLIC_URL on localhost / 127.x / ::1: `npm start`, `npm run dev`) writes the message to
+ * its log, so development needs no mail setup (the verification code is read from the log).
+ * A server anywhere else withholds the message and logs only that a mail was dropped: a
+ * deployment missing its mail key must not put sign-up codes in logs that operators, log
+ * drains and Logpush share. Such a server cannot verify anyone, so signup refuses with 503
+ * MAIL_NOT_CONFIGURED (the Node entry refuses to start instead).
  */
 import type { Settings } from "../env";
 
@@ -17,7 +19,11 @@ export interface Mail {
 export interface Mailer {
 	/** True when mail leaves the server (not just the log). */
 	readonly delivers: boolean;
+	/** True when a signup code reaches the person: delivered, or in a loopback dev server's log. */
+	readonly verifiable: boolean;
 	send(mail: Mail): Promise<void>;
+	/** Releases connections (SMTP pools) when the server stops. */
+	close?(): void;
 }
 
 export function mailerFor(
@@ -45,10 +51,11 @@ function isLoopback(publicUrl: string): boolean {
 export function withheldMailer(log: (line: string) => void): Mailer {
 	return {
 		delivers: false,
+		verifiable: false,
 		async send(mail) {
 			const [user = "", domain = ""] = mail.to.split("@");
 			log(
-				`[mail] not sent to ${user.slice(0, 1)}***@${domain}: RESEND_API_KEY is not set (set it, or run on a loopback PUBLIC_URL to see mails in this log)`,
+				`[mail] not sent to ${user.slice(0, 1)}***@${domain}: no mail provider is configured (set RESEND_API_KEY, or SMTP_URL on Node, or run on a loopback PUBLIC_URL to see mails in this log)`,
 			);
 		},
 	};
@@ -57,6 +64,7 @@ export function withheldMailer(log: (line: string) => void): Mailer {
 export function logMailer(log: (line: string) => void = (l) => console.log(l)): Mailer {
 	return {
 		delivers: false,
+		verifiable: true,
 		async send(mail) {
 			log(
 				`[mail] to: ${mail.to}\n[mail] subject: ${mail.subject}\n${mail.text.replace(/^/gm, "[mail] ")}`,
@@ -69,6 +77,7 @@ export function resendMailer(opts: { apiKey: string; base: string; from: string 
 	const url = `${opts.base.replace(/\/+$/, "")}/emails`;
 	return {
 		delivers: true,
+		verifiable: true,
 		async send(mail) {
 			const res = await fetch(url, {
 				method: "POST",

@@ -32,6 +32,8 @@ export interface CallbackInput {
 	code: string;
 	code_verifier: string;
 	redirect_uri: string;
+	/** Spent only when the sign-in creates an account while signup is invite-only. */
+	invite_code?: string | undefined;
 }
 
 const SCOPES: Record<OAuthProviderName, string[]> = {

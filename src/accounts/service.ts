@@ -51,6 +51,15 @@ export type AccountService = ReturnType<typeof accountService>;
 
 /** One message for every login failure, so the body never says which check failed. */
 const invalidCredentials = (): ApiError => apiError("INVALID_CREDENTIALS");
+/**
+ * The OAuth door's refusal: the CLI shows this message as it is, so it names the flag; the
+ * provider already proved who the caller is, so saying "no account yet" leaks nothing.
+ */
+const oauthInviteRequired = (provider: string): ApiError =>
+	apiError(
+		"INVITE_REQUIRED",
+		`There is no CODITECT account for this ${provider} login yet, and new accounts need an invite code during the pilot. Sign in again with the code (coditect login --provider ${provider} --invite CODE), or log in to your existing account.`,
+	);
 const invalidRefresh = (): ApiError =>
 	apiError("UNAUTHORIZED", "The refresh token is invalid, expired or revoked. Log in again.");
 
@@ -67,6 +76,14 @@ export function accountService(deps: AccountServiceDeps) {
 		return hmacHex(config.pepper, `verification-code\u0000${email}\u0000${code}`);
 	}
 
+	/**
+	 * Who a signup audit row is about, so the dashboard can count people rather than requests:
+	 * a keyed hash of the address (the audit log never holds the address itself).
+	 */
+	async function addressTag(email: string): Promise<string> {
+		return (await hmacHex(config.pepper, `signup-address\u0000${email}`)).slice(0, 32);
+	}
+
 	return {
 		/**
 		 * Always 202 for a well-formed request (the route says so). A new address gets a code;
@@ -74,6 +91,8 @@ export function accountService(deps: AccountServiceDeps) {
 		 * and send one mail after the response, so they look and time alike.
 		 */
 		async signup(input: SignupInput): Promise<void> {
+			// A code that can reach nobody would make an account nobody can verify.
+			if (!mailer.verifiable) throw apiError("MAIL_NOT_CONFIGURED");
 			const email = normalizeEmail(input.email);
 			let inviteHash: string | null = null;
 			if (!pilotOpen) {
@@ -90,6 +109,7 @@ export function accountService(deps: AccountServiceDeps) {
 			const passwordHash = await passwords.hash(input.password);
 			const code = sixDigitCode();
 			const hashed = await codeHash(email, code);
+			const address = await addressTag(email);
 			const existing = await db.transaction(async (tx) => {
 				const user = await tx.query.users.findFirst({
 					where: eq(users.email, email),
@@ -127,7 +147,11 @@ export function accountService(deps: AccountServiceDeps) {
 							select code_hash from verification_codes
 							where email = ${email} and purpose = 'signup'
 							order by created_at desc limit ${MAX_PENDING_CODES - 1}))`);
-				await recordAudit(tx, meta, { action: "signup", result: "code_sent" });
+				await recordAudit(tx, meta, {
+					action: "signup",
+					result: "code_sent",
+					detail: { address },
+				});
 				return false;
 			});
 			sendLater(email, existing ? mails.alreadyRegistered() : mails.verificationCode(code));
@@ -391,10 +415,30 @@ export function accountService(deps: AccountServiceDeps) {
 					}
 					const before = await tx.query.users.findFirst({
 						where: eq(users.email, email),
-						columns: { id: true },
+						columns: { id: true, emailVerifiedAt: true },
 					});
+					// Linking to a verified account is a sign-in; anything else makes an account and
+					// passes the same gate as password signup (the invite is spent below, once).
+					const opensAccount = !before?.emailVerifiedAt;
+					if (opensAccount && !pilotOpen && !input.invite_code) {
+						throw oauthInviteRequired(identity.provider);
+					}
 					user = await createOrVerifyUser(tx, email, null);
 					created = !before;
+					if (opensAccount && !pilotOpen) {
+						const used = await tx
+							.update(invites)
+							.set({ usedAt: sql`now()`, usedBy: user.id })
+							.where(
+								and(
+									eq(invites.codeHash, await inviteCodeHash(input.invite_code ?? "")),
+									isNull(invites.usedAt),
+								),
+							)
+							.returning({ codeHash: invites.codeHash });
+						// Unknown or already used (perhaps a moment ago): the new account rolls back.
+						if (used.length === 0) throw oauthInviteRequired(identity.provider);
+					}
 					await tx
 						.insert(oauthAccounts)
 						.values({
@@ -413,7 +457,7 @@ export function accountService(deps: AccountServiceDeps) {
 							action: "signup",
 							result: "oauth",
 							userId: user.id,
-							detail: { provider: identity.provider },
+							detail: { provider: identity.provider, address: await addressTag(email) },
 						});
 					}
 				}

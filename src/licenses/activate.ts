@@ -266,5 +266,6 @@ const unusableMessage: Partial<Record<ValidationCode, string>> = {
 	EXPIRED: "This license has expired. Renew the subscription to keep using it.",
 	SUSPENDED: "This license is suspended. Contact support.",
 	REVOKED: "This license has been revoked.",
-	PAST_DUE: "The payment for this license is overdue and its grace period has ended.",
+	PAST_DUE:
+		"The last payment for this license failed and the payment grace period has ended. Update the payment method in the billing portal (POST /api/v1/billing/portal, or the link in Stripe's payment-failed email); the license works again once the payment goes through.",
 };

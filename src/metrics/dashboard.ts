@@ -10,7 +10,10 @@ import type { Queryable } from "../db/client";
 export interface LaunchMetrics {
 	since: string;
 	until: string;
-	/** Signup requests that could make an account: email codes sent and first OAuth sign-ins (not repeats for an existing account). */
+	/**
+	 * People who asked for an account: distinct addresses that were sent a signup code or made an
+	 * account through OAuth (repeated requests count once; existing accounts not at all).
+	 */
 	signups: number;
 	/** Accounts whose email was verified in the window (OAuth accounts count when created). */
 	verified_users: number;
@@ -30,11 +33,11 @@ export interface LaunchMetrics {
 		/** activated / created; null when none were created. */
 		activation_rate: number | null;
 	};
-	/** License validation calls, whatever their answer. */
+	/** License validation calls, whatever their answer (calls, not licenses or machines). */
 	validations: number;
-	/** Refused logins (unknown email, wrong password, locked account…). */
+	/** Refused login attempts (unknown email, wrong password, locked account…), not accounts. */
 	failed_logins: number;
-	/** Accounts locked after repeated failures. */
+	/** Lockouts: an account locked twice in the window counts twice. */
 	lockouts: number;
 }
 
@@ -62,7 +65,7 @@ export async function launchMetrics(db: Queryable, since?: string): Promise<Laun
 		),
 		-- The window's audit rows, read once through the index on "at".
 		events as (
-			select a.action, a.result, a.detail
+			select a.id, a.action, a.result, a.detail
 			from audit_logs a, w
 			where a.at between w.since and w.until
 				and a.action in ('signup', 'checkout_started', 'checkout_completed',
@@ -81,7 +84,9 @@ export async function launchMetrics(db: Queryable, since?: string): Promise<Laun
 		)
 		select
 			w.since, w.until,
-			(select count(*) from events
+			-- People, not requests: one address asking for codes twice counts once. Rows written
+			-- before the address tag existed count one each.
+			(select count(distinct coalesce(detail->>'address', id)) from events
 				where action = 'signup' and result in ('code_sent', 'oauth'))::int as signups,
 			(select count(*) from users, w
 				where email_verified_at between w.since and w.until)::int as verified_users,

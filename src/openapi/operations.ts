@@ -240,11 +240,11 @@ const LaunchMetricsSchema = z
 			.number()
 			.int()
 			.describe(
-				"Signup requests that can make an account (email codes sent, first OAuth sign-ins).",
+				"People, not requests: distinct email addresses sent a signup code or given an account through OAuth in the window (an address asking twice counts once; existing accounts are not counted).",
 			),
 		verified_users: z.number().int().describe("Accounts whose email was verified in the window."),
 		checkouts: z.object({
-			started: z.number().int().describe("Stripe Checkout sessions opened."),
+			started: z.number().int().describe("Stripe Checkout sessions opened (sessions, not buyers)."),
 			completed: z.number().int().describe("Checkout sessions paid (webhook), each once."),
 			success_rate: rate.describe("Share of the sessions started in the window that were paid."),
 		}),
@@ -256,9 +256,18 @@ const LaunchMetricsSchema = z
 			activated: z.number().int().describe("Of those, licenses activated on ≥ 1 machine."),
 			activation_rate: rate.describe("activated / created."),
 		}),
-		validations: z.number().int().describe("License validation calls, whatever their answer."),
-		failed_logins: z.number().int().describe("Refused logins."),
-		lockouts: z.number().int().describe("Accounts locked after repeated failures."),
+		validations: z
+			.number()
+			.int()
+			.describe("License validation calls, whatever their answer (calls, not licenses)."),
+		failed_logins: z
+			.number()
+			.int()
+			.describe("Refused login attempts (attempts, not accounts or people)."),
+		lockouts: z
+			.number()
+			.int()
+			.describe("Lockout events: an account locked twice in the window counts twice."),
 	})
 	.describe("Counts over since ≤ t ≤ until; rates are null when their denominator is 0.")
 	.register(components, { id: "LaunchMetrics" }) satisfies z.ZodType<LaunchMetrics>;
@@ -375,7 +384,7 @@ export const operations: Record<string, OperationDoc> = {
 	"POST /api/v1/auth/signup": {
 		summary: "Start a signup",
 		description:
-			"Answers 202 for every well-formed request, new email or existing (no account enumeration). A 6-digit code goes out by email. During the pilot a valid unused invite_code is required.",
+			"Answers 202 for every well-formed request, new email or existing (no account enumeration). A 6-digit code goes out by email. During the pilot a valid unused invite_code is required. A server that cannot send email answers 503 MAIL_NOT_CONFIGURED.",
 		tag: "Accounts",
 		responses: {
 			202: ok(
@@ -383,7 +392,7 @@ export const operations: Record<string, OperationDoc> = {
 				z.object({ status: z.literal("verification_sent") }),
 			),
 		},
-		errors: ["INVITE_REQUIRED"],
+		errors: ["INVITE_REQUIRED", "MAIL_NOT_CONFIGURED"],
 	},
 	"POST /api/v1/auth/verify": {
 		summary: "Verify the emailed code",
@@ -416,12 +425,12 @@ export const operations: Record<string, OperationDoc> = {
 	"POST /api/v1/auth/oauth/callback": {
 		summary: "Finish Google or GitHub sign-in",
 		description:
-			"The server exchanges the code with the provider (PKCE S256) and links or creates the account.",
+			"The server exchanges the code with the provider (PKCE S256), then signs in the linked account, links an existing verified account with the provider's verified email, or creates an account. Creating one passes the same gate as signup: while signup is invite-only, a valid unused invite_code is required and spent (403 INVITE_REQUIRED otherwise); signing in or linking never needs or spends one.",
 		tag: "Accounts",
 		responses: {
 			200: ok("A session and the user's licenses.", Session.extend({ licenses: z.array(License) })),
 		},
-		errors: ["NOT_FOUND", "UNAUTHORIZED", "BAD_GATEWAY"],
+		errors: ["INVALID_CODE", "FORBIDDEN", "INVITE_REQUIRED", "NOT_FOUND", "BAD_GATEWAY"],
 	},
 	"GET /api/v1/auth/oauth/providers": {
 		summary: "Configured sign-in providers",

@@ -12,10 +12,13 @@ import { email } from "./schemas";
 const password = z.string().min(8).max(128);
 const refreshToken = z.string().min(1).max(256);
 
+/** A pilot invite (`INV-XXXX-…`); case, dashes and spaces do not matter. */
+const inviteCode = z.string().min(1).max(64);
+
 const SignupBody = z.strictObject({
 	email,
 	password,
-	invite_code: z.string().min(1).max(64).optional(),
+	invite_code: inviteCode.optional(),
 });
 const VerifyBody = z.strictObject({ email, code: z.string().regex(/^[0-9]{6}$/) });
 const LoginBody = z.strictObject({ email, password });
@@ -26,6 +29,8 @@ const OAuthCallbackBody = z.strictObject({
 	// RFC 7636 §4.1: 43–128 unreserved characters.
 	code_verifier: z.string().regex(/^[A-Za-z0-9._~-]{43,128}$/),
 	redirect_uri: z.string().min(1).max(2048),
+	// Needed only when this sign-in creates an account on an invite-only server.
+	invite_code: inviteCode.optional(),
 });
 
 /**

@@ -228,7 +228,8 @@ describe("failed logins", () => {
 describe("browser login", () => {
 	for (const provider of ["github", "google"] as const) {
 		it(`--provider ${provider}: PKCE S256 and a loopback redirect; a forged state is refused, the browser's redirect logs in`, async () => {
-			const server = await serverWith({ oauth: true });
+			// Open signup: a new account needs no invite (the invite-only door: oauth.test.ts).
+			const server = await serverWith({ oauth: true, pilotSignup: true });
 			const h = await home();
 			const cli = spawnCli(["login", "--provider", provider, "--no-browser", "--json"], {
 				home: h,

@@ -1,8 +1,14 @@
-/** The OAuth loopback listener and PKCE, in process (the whole browser login against the real
- * server and the OAuth mock is in accounts.test.ts). */
+/** The OAuth loopback listener and PKCE, in process, and `login --provider --invite` as a real
+ * process (the rest of the browser login against the real server is in accounts.test.ts). */
+import { stat } from "node:fs/promises";
 import { request } from "node:http";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { authorizationUrl, createPkce, pkceChallenge, startLoopback } from "../../cli/oauth";
+import { approveInBrowser, mintInvite, randomEmail } from "./account-helpers";
+import { perTest, show, spawnCli } from "./helpers";
+
+const { serverWith, home } = perTest();
 
 function get(url: string, host = "127.0.0.1"): Promise<{ status: number; body: string }> {
 	return new Promise((ok, fail) => {
@@ -100,5 +106,45 @@ describe("the loopback listener", () => {
 		await expect(loop.code).rejects.toMatchObject({ code: "LOGIN_TIMEOUT" });
 		await new Promise((ok) => setTimeout(ok, 20));
 		await expect(get(`${loop.redirectUri}?code=late&state=s`)).rejects.toThrow();
+	});
+});
+
+describe("login --provider on an invite-only server", () => {
+	async function browserLogin(extra: string[], who: { sub: string; email: string }) {
+		const server = await serverWith({ oauth: true });
+		const h = await home();
+		const cli = spawnCli(["login", "--provider", "github", "--no-browser", ...extra], {
+			home: h,
+			apiUrl: server.url,
+		});
+		const [printed] = await cli.stderrMatch(/http:\/\/\S+\/authorize\?\S+/);
+		await approveInBrowser(printed, who);
+		return { result: await cli.result, home: h, server };
+	}
+
+	it("refuses a new account without --invite (exit 1), says how to pass one, and stores nothing", async () => {
+		const { result, home: h } = await browserLogin([], {
+			sub: String(Date.now()),
+			email: randomEmail("no-invite"),
+		});
+		expect(result.code, show(result)).toBe(1);
+		expect(result.stderr).toContain("coditect login --provider github --invite CODE");
+		await expect(stat(join(h, "credentials.json"))).rejects.toThrow();
+	});
+
+	it("creates the account with --invite CODE and logs in", async () => {
+		const server = await serverWith({ oauth: true });
+		const invite = await mintInvite(server);
+		const h = await home();
+		const email = randomEmail("invited");
+		const cli = spawnCli(
+			["login", "--provider", "github", "--invite", invite, "--no-browser", "--json"],
+			{ home: h, apiUrl: server.url },
+		);
+		const [printed] = await cli.stderrMatch(/http:\/\/\S+\/authorize\?\S+/);
+		await approveInBrowser(printed, { sub: String(Date.now()), email });
+		const r = await cli.result;
+		expect(r.code, show(r)).toBe(0);
+		expect(r.json).toMatchObject({ logged_in: true, user: { email } });
 	});
 });

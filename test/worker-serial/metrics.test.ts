@@ -11,6 +11,7 @@ import {
 	call,
 	createLicense,
 	hardwareId,
+	mintInvite,
 	newUser,
 	randomEmail,
 	randomIp,
@@ -66,6 +67,15 @@ describe("the launch dashboard", () => {
 
 		// Accounts: one signup through the API (verified), then a lockout: five wrong passwords.
 		const user = await newUser();
+		// One more person who asks for a code twice (and never verifies): one signup, not two.
+		const hesitant = randomEmail("twice");
+		for (const address of [hesitant, hesitant.toUpperCase()]) {
+			const res = await call("/api/v1/auth/signup", {
+				json: { email: address, password: "a fine password", invite_code: await mintInvite() },
+				ip: randomIp(),
+			});
+			expect(res.status, res.text).toBe(202);
+		}
 		for (let i = 0; i < 5; i++) expect(await login(user.email, "wrong password!")).toBe(401);
 		expect(await login(randomEmail("nobody"), "whatever it is")).toBe(401);
 
@@ -88,7 +98,7 @@ describe("the launch dashboard", () => {
 		expect(after).toEqual({
 			since: before.until,
 			until: expect.any(String),
-			signups: 1,
+			signups: 2,
 			verified_users: 2,
 			checkouts: { started: 2, completed: 1, success_rate: 0.5 },
 			licenses: { created: 3, activated: 1, activation_rate: 1 / 3 },
@@ -99,7 +109,7 @@ describe("the launch dashboard", () => {
 
 		// The default window (30 days) saw the same activity on top of what came before.
 		const all = await metrics();
-		expect(all.signups - before.signups).toBe(1);
+		expect(all.signups - before.signups).toBe(2);
 		expect(all.licenses.created - before.licenses.created).toBe(3);
 		expect(all.validations - before.validations).toBe(2);
 		expect(all.failed_logins - before.failed_logins).toBe(6);

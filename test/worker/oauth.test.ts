@@ -3,6 +3,7 @@ import { sql } from "../support/database";
 import {
 	bearer,
 	call,
+	mintInvite,
 	newUser,
 	randomEmail,
 	randomIp,
@@ -63,20 +64,37 @@ const redirect = (provider: Provider, host = "127.0.0.1:49152") =>
 async function signIn(
 	provider: Provider,
 	who: { sub: string; email: string; verified?: boolean },
-	opts: { redirectUri?: string; postAs?: Provider } = {},
+	opts: { redirectUri?: string; postAs?: Provider; invite?: string | null } = {},
 ) {
 	const { verifier, challenge } = await pkce();
 	const redirectUri = opts.redirectUri ?? redirect(provider);
 	const code = await authorize(redirectUri, who, { value: challenge, method: "S256" });
+	// The test Worker runs invite-only (ENABLE_PILOT_SIGNUP=false): a new account needs an invite.
+	const invite = opts.invite === undefined ? await mintInvite() : opts.invite;
 	return call<Session & { licenses: Json[]; error?: Json }>("/api/v1/auth/oauth/callback", {
 		json: {
 			provider: opts.postAs ?? provider,
 			code,
 			code_verifier: verifier,
 			redirect_uri: redirectUri,
+			...(invite === null ? {} : { invite_code: invite }),
 		},
 		ip: randomIp(),
 	});
+}
+
+async function inviteUsedBy(code: string): Promise<string | null | undefined> {
+	const canonical = code.toUpperCase().replace(/[\s-]/g, "");
+	const digest = await crypto.subtle.digest(
+		"SHA-256",
+		new TextEncoder().encode(`invite\u0000${canonical}`),
+	);
+	const hash = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+	const [row] = await sql<{ used_by: string | null }>(
+		"select used_by from invites where code_hash = $1",
+		[hash],
+	);
+	return row?.used_by;
 }
 
 const sub = () => String(Math.floor(Math.random() * 1e9));
@@ -224,9 +242,16 @@ describe("OAuth sign-in", () => {
 		const who = { sub: sub(), email: randomEmail() };
 		const { challenge } = await pkce();
 		const other = await pkce();
+		const invite = await mintInvite();
 		const post = (code: string, verifier: string) =>
 			call<{ error: { code: string } }>("/api/v1/auth/oauth/callback", {
-				json: { provider: "google", code, code_verifier: verifier, redirect_uri: uri },
+				json: {
+					provider: "google",
+					code,
+					code_verifier: verifier,
+					redirect_uri: uri,
+					invite_code: invite,
+				},
 				ip: randomIp(),
 			});
 
@@ -247,6 +272,49 @@ describe("OAuth sign-in", () => {
 		expect((await post(code, good.verifier)).status).toBe(400);
 	});
 
+	it("refuses a new account without a usable invite while signup is invite-only (403 INVITE_REQUIRED) and creates nothing", async () => {
+		for (const invite of [null, "INV-0000-0000-0000-0000"]) {
+			const who = { sub: sub(), email: randomEmail("gate") };
+			const res = await signIn("github", who, { invite });
+			expect(res.status, res.text).toBe(403);
+			expect(res.body.error).toMatchObject({ code: "INVITE_REQUIRED" });
+			expect(String(res.body.error?.message)).toContain("--invite");
+			const rows = await sql("select id from users where email = $1", [who.email]);
+			expect(rows).toEqual([]);
+			const links = await sql("select 1 from oauth_accounts where provider_id = $1", [who.sub]);
+			expect(links).toEqual([]);
+		}
+	});
+
+	it("consumes an invite exactly once: it creates one account, and a second new account with it is refused", async () => {
+		const invite = await mintInvite();
+		const first = await signIn("google", { sub: sub(), email: randomEmail("inv") }, { invite });
+		expect(first.status, first.text).toBe(200);
+		expect(await inviteUsedBy(invite)).toBe(first.body.user.id);
+		const second = await signIn("github", { sub: sub(), email: randomEmail("inv") }, { invite });
+		expect(second.status, second.text).toBe(403);
+		expect(second.body.error).toMatchObject({ code: "INVITE_REQUIRED" });
+		// The password signup door applies the same rule to the same invite.
+		const signup = await call<{ error: { code: string } }>("/api/v1/auth/signup", {
+			json: { email: randomEmail(), password: "a fine password", invite_code: invite },
+			ip: randomIp(),
+		});
+		expect(signup.status, signup.text).toBe(403);
+	});
+
+	it("links an existing verified account and signs a linked one in without an invite, leaving a sent invite unused", async () => {
+		const { email, session } = await newUser();
+		const invite = await mintInvite();
+		const who = { sub: sub(), email };
+		const linked = await signIn("github", who, { invite });
+		expect(linked.status, linked.text).toBe(200);
+		expect(linked.body.user.id).toBe(session.user.id);
+		expect(await inviteUsedBy(invite)).toBeNull();
+		const again = await signIn("github", who, { invite: null });
+		expect(again.status, again.text).toBe(200);
+		expect(again.body.user.id).toBe(session.user.id);
+	});
+
 	it("rejects malformed callback bodies: unknown provider, short verifier, unknown fields", async () => {
 		const base = {
 			provider: "google",
@@ -258,6 +326,8 @@ describe("OAuth sign-in", () => {
 			[{ ...base, provider: "gitlab" }, "provider"],
 			[{ ...base, code_verifier: "short" }, "code_verifier"],
 			[{ ...base, code_challenge_method: "plain" }, "code_challenge_method"],
+			[{ ...base, invite_code: "" }, "invite_code"],
+			[{ ...base, invite_code: "x".repeat(65) }, "invite_code"],
 		] as const) {
 			const res = await call<{ error: { fields: string[] } }>("/api/v1/auth/oauth/callback", {
 				json,
