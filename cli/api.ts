@@ -4,7 +4,7 @@
  * message that says what to do next (`failureToCliError` is the default mapping).
  */
 import { CliError, EXIT_NETWORK, EXIT_UNLICENSED, EXIT_USAGE, type ExitCode } from "./errors";
-import { isObject } from "./store";
+import { isObject } from "./home";
 import { VERSION } from "./version";
 
 const DEFAULT_TIMEOUT_MS = 15_000;

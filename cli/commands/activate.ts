@@ -1,12 +1,12 @@
 import { defineCommand } from "citty";
 import { parseLicenseKey } from "../../src/kernel/license-key";
-import { ApiFailure, apiRequest, failureToCliError } from "../api";
-import { verifyLocal } from "../check";
+import { accessToken } from "../account/session";
+import { ApiFailure, failureToCliError } from "../api";
 import { CliError, EXIT_UNLICENSED } from "../errors";
-import { type ActivateResponse, acceptServerToken, saveLicense } from "../online";
+import { activateMachine } from "../license/activate";
+import { licensedVerdict } from "../license/verdict";
 import { formatDuration, out, print, printJson, rows } from "../output";
-import { accessToken } from "../session";
-import { contextFrom, machineDescription, sharedArgs } from "./_shared";
+import { contextFrom, sharedArgs } from "./_shared";
 
 function activationError(err: ApiFailure, apiUrl: string): CliError {
 	if (err.code === "ACTIVATION_LIMIT_REACHED") {
@@ -53,40 +53,20 @@ export default defineCommand({
 		}
 		const ctx = contextFrom(args);
 		const { apiUrl } = ctx.config;
-		let response: ActivateResponse;
+		let activated: Awaited<ReturnType<typeof activateMachine>>;
 		try {
-			if (key !== null) {
-				response = await apiRequest<ActivateResponse>(apiUrl, "POST", "/api/v1/licenses/activate", {
-					json: { license_key: key, hardware_id: ctx.hardwareId, ...machineDescription() },
-				});
-			} else {
-				const creds = await accessToken(ctx.paths, apiUrl);
-				response = await apiRequest<ActivateResponse>(
-					apiUrl,
-					"POST",
-					"/api/v1/licenses/activate-mine",
-					{
-						json: { hardware_id: ctx.hardwareId, ...machineDescription() },
-						bearer: creds.access_token,
-					},
-				);
-			}
+			activated = await activateMachine(
+				ctx,
+				key !== null
+					? { licenseKey: key }
+					: { bearer: (await accessToken(ctx.paths, apiUrl)).access_token },
+			);
 		} catch (err) {
 			if (err instanceof ApiFailure) throw activationError(err, apiUrl);
 			throw err;
 		}
-		await acceptServerToken(ctx, response.token);
-		saveLicense(ctx, {
-			version: 1,
-			api_url: apiUrl,
-			source: key !== null ? "key" : "account",
-			license_key: key,
-			license_id: response.license.id,
-			activation_id: response.activation.id,
-			token: response.token,
-			last_online_at: Math.floor(Date.now() / 1000),
-		});
-		const { check } = await verifyLocal({ ...ctx, nowMs: Date.now() });
+		const { response } = activated;
+		const { check } = licensedVerdict(activated.claims, activated.stored, Date.now());
 		if (args.json) {
 			printJson({ activated: true, activation_id: response.activation.id, ...check });
 			return;

@@ -1,9 +1,10 @@
 import { defineCommand } from "citty";
+import { accessToken } from "../account/session";
 import { ApiFailure, apiRequest, failureToCliError } from "../api";
 import { CliError } from "../errors";
+import { removeFile } from "../home";
+import { readLicenseFile } from "../license/store";
 import { out, print, printJson, warn } from "../output";
-import { accessToken } from "../session";
-import { readLicenseFile, removeFile } from "../store";
 import { contextFrom, sharedArgs } from "./_shared";
 
 export default defineCommand({

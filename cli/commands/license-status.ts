@@ -1,6 +1,7 @@
 import type { CommandDef } from "citty";
-import { type LicenseCheck, runLicenseCheck } from "../check";
 import { CliError, EXIT_NETWORK, EXIT_UNLICENSED, EXIT_USAGE } from "../errors";
+import type { LicenseCheck } from "../lib-types";
+import { runLicenseCheck } from "../license/check";
 import { formatDuration, out, print, printJson, rows, warn } from "../output";
 import { sharedArgs } from "./_shared";
 

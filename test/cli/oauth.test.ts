@@ -2,7 +2,12 @@
  * server and the OAuth mock is in accounts.test.ts). */
 import { request } from "node:http";
 import { describe, expect, it } from "vitest";
-import { authorizationUrl, createPkce, pkceChallenge, startLoopback } from "../../cli/oauth";
+import {
+	authorizationUrl,
+	createPkce,
+	pkceChallenge,
+	startLoopback,
+} from "../../cli/account/oauth";
 
 function get(url: string, host = "127.0.0.1"): Promise<{ status: number; body: string }> {
 	return new Promise((ok, fail) => {

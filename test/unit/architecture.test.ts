@@ -81,7 +81,10 @@ describe("the layout", () => {
 
 	it("has no import loops in src/, cli/ or keys/", () => {
 		const cycles = findCycles(importGraph(files));
-		expect(cycles.map((c) => c.join(" → ")), "import cycles").toEqual([]);
+		expect(
+			cycles.map((c) => c.join(" → ")),
+			"import cycles",
+		).toEqual([]);
 	});
 
 	it("writes licenses and activations only from src/licenses/", () => {
@@ -97,7 +100,14 @@ describe("the layout", () => {
 	it("finds a write when one is there (the rule above can fail)", () => {
 		const writes = /\.(?:insert|update|delete)\(\s*(?:licenses|activations)\s*\)/;
 		expect(writes.test("await tx.update(licenses).set({})")).toBe(true);
-		expect(findCycles(new Map([["a", ["b"]], ["b", ["a"]]]))).toHaveLength(1);
+		expect(
+			findCycles(
+				new Map([
+					["a", ["b"]],
+					["b", ["a"]],
+				]),
+			),
+		).toHaveLength(1);
 	});
 
 	it("keeps the kernel pure: no Hono, drizzle, Cloudflare or node: imports", () => {

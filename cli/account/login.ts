@@ -1,6 +1,10 @@
 /** Shared steps of `login` and `signup`: credentials from prompts/stdin, session output. */
-import { ApiFailure, apiRequest, failureToCliError } from "./api";
-import { CliError } from "./errors";
+import { ApiFailure, apiRequest, failureToCliError } from "../api";
+import { CliError } from "../errors";
+import { isObject } from "../home";
+import { out, print, printJson } from "../output";
+import { ask, askHidden } from "../prompt";
+import { isSessionBody, type SessionBody, type StoredCredentials } from "./credentials";
 import {
 	authorizationUrl,
 	createPkce,
@@ -9,10 +13,6 @@ import {
 	randomState,
 	startLoopback,
 } from "./oauth";
-import { out, print, printJson } from "./output";
-import { ask, askHidden } from "./prompt";
-import { isSessionBody, type SessionBody, type StoredCredentials } from "./session";
-import { isObject } from "./store";
 
 export async function readEmail(given: string | undefined): Promise<string> {
 	const email = given ?? (await ask("Email: ", "email"));

@@ -1,0 +1,60 @@
+/**
+ * The offline-first license check behind `coditect license status` and `checkLicense()`.
+ *
+ * Hot path (fresh token, < 24 h old): the local verdict and nothing else. No network, no
+ * child process; revalidate.ts and refresh.ts are imported only when needed.
+ */
+import { CliError } from "../errors";
+import type { CheckLicenseOptions, LicenseCheck, LicenseCode } from "../lib-types";
+import { type CheckContext, licenseContext } from "./context";
+import { result, verifyLocal } from "./verdict";
+
+/** After this age a valid token is refreshed (in the background); SPEC §5. */
+export const REVALIDATE_AFTER_S = 24 * 3600;
+
+/** Builds the context; a configuration problem becomes a result, not an exception. */
+export function checkContext(
+	options: CheckLicenseOptions,
+): { ok: true; ctx: CheckContext } | { ok: false; check: LicenseCheck } {
+	try {
+		return { ok: true, ctx: licenseContext({ apiUrl: options.apiUrl, home: options.home }) };
+	} catch (err) {
+		if (err instanceof CliError) {
+			const code: LicenseCode = err.code === "NO_HARDWARE_ID" ? "NO_HARDWARE_ID" : "MISCONFIGURED";
+			return { ok: false, check: result({ code, message: err.message }) };
+		}
+		throw err;
+	}
+}
+
+/**
+ * The license check (SPEC §5). With a fresh token it does no network I/O; a token over
+ * 24 h old is refreshed by a detached background process, so start-up never waits on the
+ * network while the offline grace lasts. It never changes server state: no seat is taken.
+ */
+export async function runLicenseCheck(options: CheckLicenseOptions = {}): Promise<LicenseCheck> {
+	const prepared = checkContext(options);
+	if (!prepared.ok) return prepared.check;
+	const { ctx } = prepared;
+	const online = options.online ?? "auto";
+	const local = await verifyLocal(ctx);
+	const { code } = local.check;
+	if (local.check.licensed) {
+		if (online === "always") {
+			const { revalidate } = await import("./revalidate");
+			return revalidate(ctx, local);
+		}
+		if (local.ageS >= REVALIDATE_AFTER_S && online === "auto") {
+			const { startBackgroundRefresh } = await import("./refresh");
+			const started = startBackgroundRefresh(ctx, options.refreshCommand);
+			return { ...local.check, revalidation: started ? "background" : "skipped" };
+		}
+		return local.check;
+	}
+	// A wrong clock cannot be fixed by asking the server: its fresh token would look just as wrong.
+	if (online === "never" || code === "CLOCK_ROLLBACK" || code === "CLOCK_BEHIND") {
+		return local.check;
+	}
+	const { revalidate } = await import("./revalidate");
+	return revalidate(ctx, local);
+}
