@@ -38,14 +38,33 @@ type Outcome =
 	| { kind: "token"; token: string; origin: LicenseOrigin }
 	| { kind: "refused"; code: LicenseCode }
 	| { kind: "unreachable"; error: string }
-	| { kind: "no_way" };
+	| { kind: "no_way" }
+	| { kind: "activate_first"; email: string };
 
-/** Whether the account's licenses (GET /api/v1/licenses: active activations only) still hold this one. */
-function holdsActivation(body: unknown, licenseId: string, activationId: string): boolean {
+/**
+ * What the account's licenses (GET /api/v1/licenses: live activations only) say of this
+ * machine's activation: still holding its seat, gone, or on a license that can no longer be
+ * used. activate-mine may run only in the first case: for an unusable license it would pick
+ * another of the owner's licenses and take a seat there.
+ */
+function seatOnRecord(
+	body: unknown,
+	licenseId: string,
+	activationId: string,
+): { held: true } | { held: false; code: LicenseCode } {
 	const list = isObject(body) && Array.isArray(body.licenses) ? body.licenses : [];
 	const license = list.find((l) => isObject(l) && l.id === licenseId);
-	const acts = isObject(license) && Array.isArray(license.activations) ? license.activations : [];
-	return acts.some((a) => isObject(a) && a.id === activationId);
+	if (!isObject(license)) return { held: false, code: "NOT_ACTIVATED" };
+	const unusable = SERVER_CODES[String(license.status).toUpperCase()];
+	if (unusable !== undefined && license.status !== "past_due")
+		return { held: false, code: unusable };
+	if (typeof license.expires_at === "string" && Date.parse(license.expires_at) <= Date.now()) {
+		return { held: false, code: "EXPIRED" };
+	}
+	const acts = Array.isArray(license.activations) ? license.activations : [];
+	return acts.some((a) => isObject(a) && a.id === activationId)
+		? { held: true }
+		: { held: false, code: "NOT_ACTIVATED" };
 }
 
 async function askServer(ctx: CheckContext, stored: StoredLicense | null): Promise<Outcome> {
@@ -74,19 +93,22 @@ async function askServer(ctx: CheckContext, stored: StoredLicense | null): Promi
 			}
 			return { kind: "refused", code: SERVER_CODES[body.code] ?? "NOT_ACTIVATED" };
 		}
-		if (loadCredentials(paths, config.apiUrl) === null) return { kind: "no_way" };
-		const creds = await accessToken(paths, config.apiUrl);
-		if (stored?.source === "account" && stored.activation_id !== null) {
-			// A seat the owner freed remotely (the lost laptop) stays free: only an explicit
-			// `coditect activate` takes one again, never a background check.
-			const mine = await apiRequest<unknown>(config.apiUrl, "GET", "/api/v1/licenses", {
-				bearer: creds.access_token,
-				timeoutMs: 10_000,
-			});
-			if (!holdsActivation(mine, stored.license_id, stored.activation_id)) {
-				return { kind: "refused", code: "NOT_ACTIVATED" };
-			}
+		const login = loadCredentials(paths, config.apiUrl);
+		if (login === null) return { kind: "no_way" };
+		// A check never takes a seat: without an activation of its own on record this machine
+		// stays unlicensed, and only `coditect activate` activates it.
+		if (stored?.source !== "account" || stored.activation_id === null) {
+			return { kind: "activate_first", email: login.user.email };
 		}
+		const creds = await accessToken(paths, config.apiUrl);
+		// A seat the owner freed remotely (the lost laptop) stays free: activate-mine below
+		// would take it again, so it runs only while this activation still holds its seat.
+		const mine = await apiRequest<unknown>(config.apiUrl, "GET", "/api/v1/licenses", {
+			bearer: creds.access_token,
+			timeoutMs: 10_000,
+		});
+		const seat = seatOnRecord(mine, stored.license_id, stored.activation_id);
+		if (!seat.held) return { kind: "refused", code: seat.code };
 		const body = await apiRequest<ActivateResponse>(
 			config.apiUrl,
 			"POST",
@@ -124,6 +146,12 @@ export async function revalidate(ctx: CheckContext, local: LocalVerdict): Promis
 	switch (outcome.kind) {
 		case "no_way":
 			return { ...local.check, revalidation: "skipped" };
+		case "activate_first":
+			return {
+				...local.check,
+				revalidation: "skipped",
+				message: `This machine is not activated. You are logged in as ${outcome.email}: run \`coditect activate\` to activate it with your license.`,
+			};
 		case "unreachable":
 			return { ...local.check, revalidation: "failed", network_error: outcome.error };
 		case "refused": {
