@@ -12,7 +12,7 @@ import { isObject } from "../home";
 import { nodeVerifier } from "../node-crypto";
 import type { CheckContext } from "./context";
 import { cacheJwks, trustedKeys, trustsFetchedKeys } from "./keys";
-import { advanceLastSeen, readLastSeen, type StoredLicense, writeLicenseFile } from "./store";
+import { resetLastSeen, type StoredLicense, writeLicenseFile } from "./store";
 
 /** How this machine revalidates the license later: with its key, or as the owner. */
 export type LicenseOrigin =
@@ -64,7 +64,8 @@ async function verifyServerToken(ctx: CheckContext, token: string): Promise<Lice
 
 /**
  * Verifies and stores a fresh token from the server; throws CliError (TOKEN_REJECTED) and
- * stores nothing when it does not verify.
+ * stores nothing when it does not verify. The server's signed time (`iat`) becomes
+ * last-seen, which is what repairs a last-seen left in the future by a clock that ran ahead.
  */
 export async function acceptLicenseToken(
 	ctx: CheckContext,
@@ -83,7 +84,6 @@ export async function acceptLicenseToken(
 		last_online_at: Math.floor(Date.now() / 1000),
 	};
 	writeLicenseFile(ctx.paths, stored);
-	// A fresh token proves the time.
-	advanceLastSeen(ctx.paths, Date.now(), readLastSeen(ctx.paths));
+	resetLastSeen(ctx.paths, claims.iat * 1000);
 	return { claims, stored };
 }

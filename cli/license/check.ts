@@ -51,8 +51,13 @@ export async function runLicenseCheck(options: CheckLicenseOptions = {}): Promis
 		}
 		return local.check;
 	}
-	// A wrong clock cannot be fixed by asking the server: its fresh token would look just as wrong.
-	if (online === "never" || code === "CLOCK_ROLLBACK" || code === "CLOCK_BEHIND") {
+	// Only on request does a clock verdict go online: a clock that is really wrong gets a token
+	// from its future and stays refused, while one that is right again resets last-seen from
+	// the server's signed time. Asking on every start would just add a network wait.
+	if (
+		online === "never" ||
+		(online === "auto" && (code === "CLOCK_ROLLBACK" || code === "CLOCK_BEHIND"))
+	) {
 		return local.check;
 	}
 	const { revalidate } = await import("./revalidate");

@@ -43,7 +43,7 @@ const MESSAGES: Record<Exclude<LicenseCode, "VALID" | "PAST_DUE">, string> = {
 	WRONG_HARDWARE:
 		"The stored license was issued to another machine. Run `coditect activate <KEY>` on this machine.",
 	CLOCK_ROLLBACK:
-		"The system clock is more than 5 minutes behind the last time CODITECT ran. Correct the date and time, then run again.",
+		"The system clock is more than 5 minutes behind the last time CODITECT ran. Correct the date and time, then run again; if the clock is right, run `coditect license status --online` to take the time from the license server.",
 	CLOCK_BEHIND:
 		"The license was issued later than this machine's current time: the clock is wrong. Correct the date and time, then run again.",
 	GRACE_EXPIRED:
