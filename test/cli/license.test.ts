@@ -1,6 +1,7 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { hashHardwareId } from "../../cli/fingerprint";
 import {
 	LicenseServer,
 	readLicenseJson,
@@ -28,6 +29,16 @@ async function home(): Promise<string> {
 	const t = await tempHome();
 	cleanups.push(t.cleanup);
 	return t.home;
+}
+
+/** What the server says of this key on test-machine-1: the server-side truth about the seat. */
+async function validate(key: string): Promise<Record<string, unknown>> {
+	const res = await fetch(`${server.url}/api/v1/licenses/validate`, {
+		method: "POST",
+		headers: { "content-type": "application/json" },
+		body: JSON.stringify({ license_key: key, hardware_id: hashHardwareId("test-machine-1") }),
+	});
+	return (await res.json()) as Record<string, unknown>;
 }
 
 async function activated(
@@ -195,11 +206,61 @@ describe("activate and status", () => {
 		expect(again.stderr).toContain("nothing to deactivate");
 	});
 
-	it("keeps the local license when deactivation cannot reach the server (exit 3)", async () => {
+	it("keeps the local license when deactivation cannot reach the server (exit 3), and says --force exists", async () => {
 		const { home: h } = await activated();
 		await server.down();
 		const r = await runCli(["deactivate"], { home: h, apiUrl: server.url });
 		expect(r.code, show(r)).toBe(3);
+		expect(r.stderr).toContain("--force");
 		await expect(stat(join(h, "license.json"))).resolves.toBeTruthy();
+	});
+
+	it("with --force and the server unreachable deletes the local license, says the seat may still be held and how to free it", async () => {
+		const { home: h, key } = await activated();
+		const { license_id, activation_id } = await readLicenseJson(h);
+		await server.down();
+		const r = await runCli(["deactivate", "--force", "--json"], { home: h, apiUrl: server.url });
+		expect(r.code, show(r)).toBe(0);
+		expect(r.json).toMatchObject({
+			deactivated: false,
+			server_freed: false,
+			local_deleted: true,
+			license_id,
+			activation_id,
+		});
+		await expect(stat(join(h, "license.json"))).rejects.toThrow();
+		await server.up();
+		expect((await runCli(["activate", key], { home: h, apiUrl: server.url })).code).toBe(0);
+		await server.down();
+		const text = await runCli(["deactivate", "--force"], { home: h, apiUrl: server.url });
+		expect(text.code, show(text)).toBe(0);
+		expect(text.stdout + text.stderr).toMatch(/may still be held/);
+		expect(text.stdout + text.stderr).toContain(
+			`DELETE ${server.url}/api/v1/licenses/${String(license_id)}/activations/`,
+		);
+		await server.up();
+		// The seat really is still held on the server.
+		expect(await validate(key)).toMatchObject({ valid: true });
+	});
+
+	it("against another server keeps the local license and the seat: exit 1, naming the license's server", async () => {
+		const { home: h, key } = await activated();
+		const other = await LicenseServer.start();
+		cleanups.push(() => other.down());
+		const r = await runCli(["deactivate"], { home: h, apiUrl: other.url });
+		expect(r.code, show(r)).toBe(1);
+		expect(r.stderr).toContain(server.url);
+		expect(r.stderr).toContain("--force");
+		await expect(stat(join(h, "license.json"))).resolves.toBeTruthy();
+		expect(await validate(key)).toMatchObject({ valid: true });
+	});
+
+	it("with no server configured uses the one that issued the license", async () => {
+		const { home: h, key } = await activated();
+		const r = await runCli(["deactivate", "--json"], { home: h });
+		expect(r.code, show(r)).toBe(0);
+		expect(r.json).toMatchObject({ deactivated: true, server_freed: true });
+		await expect(stat(join(h, "license.json"))).rejects.toThrow();
+		expect(await validate(key)).toMatchObject({ valid: false, code: "NOT_ACTIVATED" });
 	});
 });
