@@ -305,11 +305,37 @@ describe("rate limits on validate", () => {
 		expect(r.code, show(r)).toBe(0);
 		expect(r.json).toMatchObject({ licensed: true, revalidation: "failed" });
 		expect(String(r.json.network_error)).toMatch(
-			/limiting requests \(429 RATE_LIMITED.*Try again in \d+ s/,
+			/limiting license checks \(60 a minute per license key\) \(429 RATE_LIMITED\)\. It frees in \d+ s/,
 		);
 		const human = await runCli(["license", "status", "--online"], { home: h, apiUrl: server.url });
 		expect(human.code, show(human)).toBe(0);
-		expect(human.stdout + human.stderr).toContain("limiting requests");
+		expect(human.stdout + human.stderr).toContain("limiting license checks");
+	});
+
+	it("a spent activation budget names activations and when they free, and leaves checks alone", async () => {
+		const server = await serverWith({});
+		const { home: h, key } = await activatedWithKey(server);
+		const body = { license_key: key, hardware_id: hashHardwareId("test-machine-1") };
+		const statuses: number[] = [];
+		for (let i = 0; i < 10; i++) {
+			statuses.push(
+				(await api(server, "POST", "/api/v1/licenses/activate", { json: body })).status,
+			);
+		}
+		expect(statuses.at(-1)).toBe(429);
+
+		const again = await runCli(["activate", key], { home: h, apiUrl: server.url });
+		expect(again.code, show(again)).toBe(1);
+		expect(again.stderr).toMatch(
+			/limiting activations \(10 an hour per license key\) \(429 RATE_LIMITED\)\. It frees in \d+ min \(at \d\d:\d\d UTC\)/,
+		);
+		// A check is a read: it does not draw on the activation budget.
+		const check = await runCli(["license", "status", "--online", "--json"], {
+			home: h,
+			apiUrl: server.url,
+		});
+		expect(check.code, show(check)).toBe(0);
+		expect(check.json).toMatchObject({ licensed: true, revalidation: "done", network_error: null });
 	});
 
 	it("the background refresh of a day-old token asks the server once, however often the tool starts", async () => {
