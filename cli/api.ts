@@ -3,6 +3,7 @@
  * an error answer becomes ApiFailure carrying the server's code, which callers map to a
  * message that says what to do next (`failureToCliError` is the default mapping).
  */
+import { currentApiUrlSetting } from "./config";
 import { CliError, EXIT_NETWORK, EXIT_UNLICENSED, EXIT_USAGE, type ExitCode } from "./errors";
 import { isObject } from "./home";
 import { VERSION } from "./version";
@@ -79,7 +80,7 @@ export async function apiRequest<T>(
 		});
 	} catch (err) {
 		throw new CliError(
-			`Could not reach the license server at ${apiUrl} (${describeNetworkError(err)}). Check your connection or CODITECT_API_URL and try again.`,
+			`Could not reach the license server at ${apiUrl} (${describeNetworkError(err)}). Check your connection and the server address (${currentApiUrlSetting()}), then try again.`,
 			"NETWORK_ERROR",
 			EXIT_NETWORK,
 		);
@@ -155,7 +156,7 @@ export function failureToCliError(err: ApiFailure, apiUrl: string, feature: stri
 	if (LICENSE_CODES.has(err.code)) {
 		exitCode = EXIT_UNLICENSED;
 	} else if (err.code === "NOT_FOUND" || err.code === "METHOD_NOT_ALLOWED") {
-		message = `The server at ${apiUrl} does not offer ${feature} (${err.status} ${err.code}). It may be an older server version; check CODITECT_API_URL or update the server.`;
+		message = `The server at ${apiUrl} does not offer ${feature} (${err.status} ${err.code}). It may be an older server version; check the server address (${currentApiUrlSetting()}) or update the server.`;
 	} else if (err.code === "RATE_LIMITED") {
 		message = rateLimitedMessage(err);
 	} else if (err.status === 401) {

@@ -1,5 +1,6 @@
 /** Shared steps of `login` and `signup`: credentials from prompts/stdin, session output. */
 import { ApiFailure, apiRequest, failureToCliError } from "../api";
+import { currentApiUrlSetting } from "../config";
 import { CliError } from "../errors";
 import { isObject } from "../home";
 import { out, print, printJson } from "../output";
@@ -33,7 +34,7 @@ export async function readPassword(prompt = "Password: "): Promise<string> {
 export function expectSession(value: unknown): SessionBody {
 	if (!isSessionBody(value)) {
 		throw new CliError(
-			"The server answered with something that is not a session. Check CODITECT_API_URL.",
+			`The server answered with something that is not a session. Check the server address (${currentApiUrlSetting()}).`,
 			"BAD_RESPONSE",
 		);
 	}

@@ -8,7 +8,7 @@ import { licensedVerdict } from "../license/verdict";
 import { formatDuration, out, print, printJson, rows } from "../output";
 import { contextFrom, sharedArgs } from "./_shared";
 
-function activationError(err: ApiFailure, apiUrl: string): CliError {
+function activationError(err: ApiFailure, apiUrl: string, withKey: boolean): CliError {
 	if (err.code === "ACTIVATION_LIMIT_REACHED") {
 		const max = typeof err.body.max_activations === "number" ? err.body.max_activations : "all";
 		return new CliError(
@@ -16,6 +16,13 @@ function activationError(err: ApiFailure, apiUrl: string): CliError {
 			err.code,
 			EXIT_UNLICENSED,
 			{ max_activations: err.body.max_activations, active: err.body.active },
+		);
+	}
+	if (err.code === "LICENSE_NOT_FOUND" && !withKey) {
+		return new CliError(
+			"Your account has no license yet. Buy one with `coditect upgrade`, or run `coditect activate KEY` with a license key you were given.",
+			err.code,
+			EXIT_UNLICENSED,
 		);
 	}
 	if (err.code === "LICENSE_NOT_FOUND") {
@@ -62,7 +69,7 @@ export default defineCommand({
 					: { bearer: (await accessToken(ctx.paths, apiUrl)).access_token },
 			);
 		} catch (err) {
-			if (err instanceof ApiFailure) throw activationError(err, apiUrl);
+			if (err instanceof ApiFailure) throw activationError(err, apiUrl, key !== null);
 			throw err;
 		}
 		const { response } = activated;
@@ -78,7 +85,7 @@ export default defineCommand({
 				["license", response.license.id],
 				["status", response.license.status],
 				["expires", response.license.expires_at ?? "no end date (renews)"],
-				["offline for", formatDuration(check.grace_remaining_s)],
+				["offline grace left", formatDuration(check.grace_remaining_s)],
 			]),
 		);
 	},

@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { accessToken } from "../account/session";
 import { ApiFailure, apiRequest, failureToCliError } from "../api";
+import { apiUrlSetting } from "../config";
 import { CliError } from "../errors";
 import { removeFile } from "../home";
 import { licenseContext } from "../license/context";
@@ -101,7 +102,7 @@ export default defineCommand({
 				ctx = licenseContext({ apiUrl: stored.api_url });
 			} else if (!args.force) {
 				throw new CliError(
-					`The stored license was issued by ${stored.api_url}, but this command would ask ${ctx.config.apiUrl} (from ${sourceName(ctx.config.sources.apiUrl)}). Run \`coditect deactivate --api-url ${stored.api_url}\`. ${FORCE_HINT}`,
+					`The stored license was issued by ${stored.api_url}, but this command would ask ${ctx.config.apiUrl} (from ${apiUrlSetting(ctx.config.sources.apiUrl)}). Run \`coditect deactivate --api-url ${stored.api_url}\`. ${FORCE_HINT}`,
 					"FOREIGN_LICENSE",
 				);
 			}
@@ -145,13 +146,3 @@ export default defineCommand({
 		}
 	},
 });
-
-function sourceName(source: "flag" | "env" | "config" | "default"): string {
-	return source === "flag"
-		? "--api-url"
-		: source === "env"
-			? "CODITECT_API_URL"
-			: source === "config"
-				? "config.yaml"
-				: "the default";
-}

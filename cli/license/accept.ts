@@ -7,6 +7,7 @@ import type { LicenseTokenClaims } from "../../src/kernel/token/claims";
 import { importPublicKeySetWith } from "../../src/kernel/token/keys";
 import { verifyLicenseTokenWith } from "../../src/kernel/token/verify";
 import { apiRequest } from "../api";
+import { currentApiUrlSetting } from "../config";
 import { CliError, EXIT_UNLICENSED } from "../errors";
 import { isObject } from "../home";
 import { nodeVerifier } from "../node-crypto";
@@ -54,7 +55,7 @@ async function verifyServerToken(ctx: CheckContext, token: string): Promise<Lice
 			? "It is signed with a key this CLI version does not know: update coditect (`npm i -g coditect`)."
 			: verified.reason === "ISSUED_IN_FUTURE" || verified.reason === "EXPIRED"
 				? "This machine's clock looks wrong: correct the date and time."
-				: "Check CODITECT_API_URL points at your CODITECT license server.";
+				: `Check that ${config.apiUrl} (${currentApiUrlSetting()}) is your CODITECT license server.`;
 	throw new CliError(
 		`The server sent a license token that does not verify (${verified.reason}). ${hint}`,
 		"TOKEN_REJECTED",

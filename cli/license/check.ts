@@ -4,6 +4,7 @@
  * Hot path (fresh token, < 24 h old): the local verdict and nothing else. No network, no
  * child process; revalidate.ts and refresh.ts are imported only when needed.
  */
+import { normalizeApiUrl } from "../config";
 import { CliError } from "../errors";
 import type { CheckLicenseOptions, LicenseCheck, LicenseCode } from "../lib-types";
 import { type CheckContext, licenseContext } from "./context";
@@ -35,9 +36,19 @@ export function checkContext(
 export async function runLicenseCheck(options: CheckLicenseOptions = {}): Promise<LicenseCheck> {
 	const prepared = checkContext(options);
 	if (!prepared.ok) return prepared.check;
-	const { ctx } = prepared;
+	let { ctx } = prepared;
 	const online = options.online ?? "auto";
-	const local = await verifyLocal(ctx);
+	let local = await verifyLocal(ctx);
+	if (local.recordedApiUrl !== undefined && ctx.config.sources.apiUrl === "default") {
+		// Nothing configured: the server that issued the license is the one to check it with.
+		try {
+			const apiUrl = normalizeApiUrl(local.recordedApiUrl);
+			ctx = { ...ctx, config: { ...ctx.config, apiUrl } };
+			local = await verifyLocal(ctx);
+		} catch {
+			// A recorded URL this CLI would refuse stays a foreign license.
+		}
+	}
 	const { code } = local.check;
 	if (local.check.licensed) {
 		if (online === "always") {

@@ -5,6 +5,7 @@
  */
 import { type LicenseTokenClaims, MAX_CLOCK_SKEW_S } from "../../src/kernel/token/claims";
 import { type VerifyFailure, verifyLicenseTokenWith } from "../../src/kernel/token/verify";
+import { apiUrlSetting } from "../config";
 import type { LicenseCheck, LicenseCode } from "../lib-types";
 import { nodeVerifier } from "../node-crypto";
 import type { CheckContext } from "./context";
@@ -88,6 +89,8 @@ export interface LocalVerdict {
 	stored: StoredLicense | null;
 	/** Token age in seconds when licensed. */
 	ageS: number;
+	/** For FOREIGN_LICENSE: the server license.json names. */
+	recordedApiUrl?: string;
 }
 
 /** The verdict for a token whose signature and claims are verified, at `nowMs`. */
@@ -141,7 +144,11 @@ export async function verifyLocal(ctx: CheckContext): Promise<LocalVerdict> {
 	if (file.kind === "corrupt") return refused("INVALID_TOKEN", null);
 	const stored = file.license;
 	// Another server's license is reported, never revalidated here: keep `stored` out of reach.
-	if (stored.api_url !== config.apiUrl) return refused("FOREIGN_LICENSE", stored, false);
+	if (stored.api_url !== config.apiUrl) {
+		const foreign = refused("FOREIGN_LICENSE", stored, false);
+		foreign.check.message = `The stored license was issued by ${stored.api_url}, but this check asks ${config.apiUrl} (from ${apiUrlSetting(config.sources.apiUrl)}). Pass \`--api-url ${stored.api_url}\`, or run \`coditect activate\` against ${config.apiUrl}.`;
+		return { ...foreign, recordedApiUrl: stored.api_url };
+	}
 	if (stored.token === null) return refused("NOT_ACTIVATED", stored);
 	const keys = await trustedKeys(config.home, config.apiUrl);
 	const verified = await verifyLicenseTokenWith(stored.token, keys, nodeVerifier, {

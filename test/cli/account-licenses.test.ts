@@ -59,6 +59,8 @@ describe("activate without a key", () => {
 		const none = await runCli(["activate", "--json"], opts);
 		expect(none.code, show(none)).toBe(2);
 		expect(none.json).toMatchObject({ error: { code: "LICENSE_NOT_FOUND" } });
+		expect(JSON.stringify(none.json)).not.toContain("No license has this key");
+		expect(JSON.stringify(none.json)).toContain("coditect upgrade");
 
 		const { id } = await server.mintLicense({ plan: "professional", owner_email: email });
 		const act = await runCli(["activate", "--json"], opts);

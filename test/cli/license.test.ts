@@ -123,6 +123,37 @@ describe("activate and status", () => {
 		expect(String(r.json.network_error)).toContain("Could not reach");
 	});
 
+	it("says what the figures mean: grace left, one network sentence, the setting that was used", async () => {
+		const { home: h } = await activated();
+		const human = await runCli(["license", "status"], { home: h, apiUrl: server.url });
+		expect(human.stdout).toMatch(/offline grace left\s+2d 23h/);
+		expect(human.stdout).not.toContain("offline for");
+		await server.down();
+		const viaFlag = await runCli(["license", "status", "--online", "--api-url", server.url], {
+			home: h,
+		});
+		const text = viaFlag.stdout + viaFlag.stderr;
+		expect(text.match(/Could not reach the license server/g), text).toHaveLength(1);
+		expect(text).toContain("(--api-url)");
+		expect(text).not.toContain("CODITECT_API_URL");
+	});
+
+	it("checks with the server recorded in license.json when none is configured, and names it when another is", async () => {
+		const { home: h } = await activated();
+		const plain = await runCli(["license", "status", "--json"], { home: h });
+		expect(plain.code, show(plain)).toBe(0);
+		expect(plain.json).toMatchObject({ licensed: true });
+		const online = await runCli(["license", "status", "--online", "--json"], { home: h });
+		expect(online.json, show(online)).toMatchObject({ licensed: true, revalidation: "done" });
+
+		const other = await runCli(["license", "status", "--json", "--api-url", "http://127.0.0.1:9"], {
+			home: h,
+		});
+		expect(other.json, show(other)).toMatchObject({ licensed: false, code: "FOREIGN_LICENSE" });
+		expect(String(other.json.message)).toContain(`--api-url ${server.url}`);
+		expect(String(other.json.message)).toContain("(from --api-url)");
+	});
+
 	it("refuses a typo in the key before any network call (exit 1)", async () => {
 		const h = await home();
 		const { key } = await server.mintLicense();
