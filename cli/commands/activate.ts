@@ -1,9 +1,11 @@
 import { defineCommand } from "citty";
 import { parseLicenseKey } from "../../src/kernel/license-key";
+import type { StoredCredentials } from "../account/credentials";
 import { accessToken } from "../account/session";
 import { ApiFailure, failureToCliError } from "../api";
 import { CliError, EXIT_UNLICENSED } from "../errors";
 import { activateMachine } from "../license/activate";
+import type { CheckContext } from "../license/context";
 import { licensedVerdict } from "../license/verdict";
 import { formatDuration, out, print, printJson, rows } from "../output";
 import { contextFrom, sharedArgs } from "./_shared";
@@ -35,6 +37,22 @@ function activationError(err: ApiFailure, apiUrl: string, withKey: boolean): Cli
 	return failureToCliError(err, apiUrl, "license activation");
 }
 
+/** The owner's session for a keyless activation; without one, both ways forward are named. */
+async function ownerToken(ctx: CheckContext): Promise<StoredCredentials> {
+	try {
+		return await accessToken(ctx.paths, ctx.config.apiUrl);
+	} catch (err) {
+		if (err instanceof CliError && err.code === "NOT_LOGGED_IN") {
+			throw new CliError(
+				"No license key given and you are not logged in. Run `coditect activate KEY` with your license key, or `coditect login` first to activate with your account's license.",
+				err.code,
+				err.exitCode,
+			);
+		}
+		throw err;
+	}
+}
+
 export default defineCommand({
 	meta: {
 		name: "activate",
@@ -64,9 +82,7 @@ export default defineCommand({
 		try {
 			activated = await activateMachine(
 				ctx,
-				key !== null
-					? { licenseKey: key }
-					: { bearer: (await accessToken(ctx.paths, apiUrl)).access_token },
+				key !== null ? { licenseKey: key } : { bearer: (await ownerToken(ctx)).access_token },
 			);
 		} catch (err) {
 			if (err instanceof ApiFailure) throw activationError(err, apiUrl, key !== null);

@@ -36,13 +36,13 @@ export function result(
 
 const MESSAGES: Record<Exclude<LicenseCode, "VALID" | "PAST_DUE">, string> = {
 	NOT_ACTIVATED:
-		"This machine is not activated. Run `coditect activate <KEY>`, or `coditect login` then `coditect activate`.",
+		"This machine is not activated. Run `coditect activate KEY`, or `coditect login` then `coditect activate`.",
 	INVALID_TOKEN:
-		"The stored license is damaged or was altered. Run `coditect license status --online` to fetch a fresh one, or `coditect activate <KEY>`.",
+		"The stored license is damaged or was altered. Run `coditect license status --online` to fetch a fresh one, or `coditect activate KEY`.",
 	FOREIGN_LICENSE:
-		"The stored license belongs to another license server. Run `coditect activate <KEY>` against this one.",
+		"The stored license belongs to another license server. Run `coditect activate KEY` against this one.",
 	WRONG_HARDWARE:
-		"The stored license was issued to another machine. Run `coditect activate <KEY>` on this machine.",
+		"The stored license was issued to another machine. Run `coditect activate KEY` on this machine.",
 	CLOCK_ROLLBACK:
 		"The system clock is more than 5 minutes behind the last time CODITECT ran. Correct the date and time, then run again; if the clock is right, run `coditect license status --online` to take the time from the license server.",
 	CLOCK_BEHIND:

@@ -229,6 +229,9 @@ describe("account commands against a plain server", () => {
 			expect(r.code, show(r)).toBe(1);
 			expect(r.stderr).toContain("coditect login");
 		}
+		const keyless = await runCli(["activate"], { home, apiUrl: server.url });
+		expect(keyless.stderr).toContain("`coditect activate KEY`");
+		expect(keyless.stderr).not.toContain("No license has this key");
 	});
 
 	it("logout without a session succeeds and says so", async () => {
