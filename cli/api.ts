@@ -3,8 +3,9 @@
  * an error answer becomes ApiFailure carrying the server's code, which callers map to a
  * message that says what to do next (`failureToCliError` is the default mapping).
  */
+import { currentApiUrlSetting } from "./config";
 import { CliError, EXIT_NETWORK, EXIT_UNLICENSED, EXIT_USAGE, type ExitCode } from "./errors";
-import { isObject } from "./store";
+import { isObject } from "./home";
 import { VERSION } from "./version";
 
 const DEFAULT_TIMEOUT_MS = 15_000;
@@ -15,12 +16,15 @@ export class ApiFailure extends Error {
 	readonly body: Record<string, unknown>;
 	/** Whole seconds from a 429's Retry-After, when the server sent one. */
 	readonly retryAfterS: number | null;
+	/** The request path, so a message can name what was refused. */
+	readonly path: string;
 	constructor(
 		status: number,
 		code: string,
 		message: string,
 		body: Record<string, unknown>,
 		retryAfterS: number | null = null,
+		path = "",
 	) {
 		super(message);
 		this.name = "ApiFailure";
@@ -28,6 +32,7 @@ export class ApiFailure extends Error {
 		this.code = code;
 		this.body = body;
 		this.retryAfterS = retryAfterS;
+		this.path = path;
 	}
 }
 
@@ -75,7 +80,7 @@ export async function apiRequest<T>(
 		});
 	} catch (err) {
 		throw new CliError(
-			`Could not reach the license server at ${apiUrl} (${describeNetworkError(err)}). Check your connection or CODITECT_API_URL and try again.`,
+			`Could not reach the license server at ${apiUrl} (${describeNetworkError(err)}). Check your connection and the server address (${currentApiUrlSetting()}), then try again.`,
 			"NETWORK_ERROR",
 			EXIT_NETWORK,
 		);
@@ -94,13 +99,15 @@ export async function apiRequest<T>(
 	const code = typeof error.code === "string" ? error.code : `HTTP_${response.status}`;
 	const message =
 		typeof error.message === "string" ? error.message : `The server answered ${response.status}.`;
-	const retryAfter = Number.parseInt(response.headers.get("retry-after") ?? "", 10);
+	const header = Number.parseInt(response.headers.get("retry-after") ?? "", 10);
+	const retryAfter = Number.isFinite(header) ? header : Number(error.retry_after);
 	throw new ApiFailure(
 		response.status,
 		code,
 		message,
 		error,
-		Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : null,
+		Number.isSafeInteger(retryAfter) && retryAfter >= 0 ? retryAfter : null,
+		path,
 	);
 }
 
@@ -113,10 +120,30 @@ const LICENSE_CODES: ReadonlySet<string> = new Set([
 	"PAST_DUE",
 ]);
 
-/** What a 429 means for the user: who is limiting, and when to try again. */
+/** The server's limits (SPEC §3.6) by route: what a 429 from each one holds back. */
+const LIMITED_ACTIONS: ReadonlyArray<readonly [string, string]> = [
+	["/api/v1/licenses/validate", "license checks (60 a minute per license key)"],
+	["/api/v1/licenses/activate-mine", "activations (10 an hour per account)"],
+	["/api/v1/licenses/activate", "activations (10 an hour per license key)"],
+	["/api/v1/auth/login", "logins (5 a minute from this address)"],
+	["/api/v1/auth/signup", "signups (3 a minute from this address)"],
+];
+
+function waitText(seconds: number): string {
+	const s = Math.max(1, seconds);
+	if (s < 120) return `${s} s`;
+	const m = Math.ceil(s / 60);
+	return m < 120 ? `${m} min` : `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+/** What a 429 means for the user: which action is limited, and when it frees. */
 export function rateLimitedMessage(err: ApiFailure): string {
-	const wait = err.retryAfterS === null ? "in a minute" : `in ${Math.max(1, err.retryAfterS)} s`;
-	return `The license server is limiting requests (429 RATE_LIMITED: too many in a short time). Try again ${wait}.`;
+	const action = LIMITED_ACTIONS.find(([path]) => err.path === path)?.[1] ?? "requests";
+	const wait =
+		err.retryAfterS === null
+			? "in a minute"
+			: `in ${waitText(err.retryAfterS)} (at ${new Date(Date.now() + err.retryAfterS * 1000).toISOString().slice(11, 16)} UTC)`;
+	return `The license server is limiting ${action} (429 RATE_LIMITED). It frees ${wait}; try again then.`;
 }
 
 /**
@@ -129,7 +156,7 @@ export function failureToCliError(err: ApiFailure, apiUrl: string, feature: stri
 	if (LICENSE_CODES.has(err.code)) {
 		exitCode = EXIT_UNLICENSED;
 	} else if (err.code === "NOT_FOUND" || err.code === "METHOD_NOT_ALLOWED") {
-		message = `The server at ${apiUrl} does not offer ${feature} (${err.status} ${err.code}). It may be an older server version; check CODITECT_API_URL or update the server.`;
+		message = `The server at ${apiUrl} does not offer ${feature} (${err.status} ${err.code}). It may be an older server version; check the server address (${currentApiUrlSetting()}) or update the server.`;
 	} else if (err.code === "RATE_LIMITED") {
 		message = rateLimitedMessage(err);
 	} else if (err.status === 401) {

@@ -36,13 +36,13 @@ const CONFIG_KEYS: ReadonlySet<string> = new Set(["api_url", "hardware_id"]);
  * Canonical API URL: scheme, host, port and path without a trailing slash. Plain http is
  * refused except on loopback, because license keys, passwords and the JWKS travel over it.
  */
-export function normalizeApiUrl(input: string): string {
+export function normalizeApiUrl(input: string, source: ConfigSource = "env"): string {
 	let url: URL;
 	try {
 		url = new URL(input);
 	} catch {
 		throw new CliError(
-			`The API URL "${input}" is not a valid URL. Set CODITECT_API_URL (or api_url in config.yaml) to e.g. ${DEFAULT_API_URL}.`,
+			`The API URL "${input}" is not a valid URL. Set ${apiUrlSetting(source)} to e.g. ${DEFAULT_API_URL}.`,
 			"INVALID_API_URL",
 		);
 	}
@@ -99,6 +99,30 @@ export function defaultHome(env: NodeJS.ProcessEnv): string {
 	return env.CODITECT_HOME ? resolve(env.CODITECT_HOME) : join(homedir(), ".coditect");
 }
 
+/** Where the user set the API URL, in the words they would look for. */
+export function apiUrlSetting(source: ConfigSource): string {
+	switch (source) {
+		case "flag":
+			return "--api-url";
+		case "env":
+			return "CODITECT_API_URL";
+		case "config":
+			return "api_url in config.yaml";
+		default:
+			return "--api-url or CODITECT_API_URL";
+	}
+}
+
+let lastApiUrlSource: ConfigSource = "default";
+
+/**
+ * The setting that chose the API URL of this run, for messages that tell the user what to
+ * check (a network error should not blame CODITECT_API_URL when --api-url was given).
+ */
+export function currentApiUrlSetting(): string {
+	return apiUrlSetting(lastApiUrlSource);
+}
+
 /** Resolves the configuration; throws CliError (exit 1) for an unusable API URL. */
 export function resolveConfig(
 	flags: ConfigFlags = {},
@@ -133,9 +157,10 @@ export function resolveConfig(
 		hwSource = "config";
 	}
 
+	lastApiUrlSource = apiSource;
 	return {
 		home,
-		apiUrl: normalizeApiUrl(apiUrl),
+		apiUrl: normalizeApiUrl(apiUrl, apiSource),
 		hardwareIdOverride,
 		sources: { home: homeSource, apiUrl: apiSource, hardwareId: hwSource },
 		configFile,

@@ -13,7 +13,8 @@ import { CliError, EXIT_USAGE } from "./errors";
 import { err as errPalette, out, print, printErr, printJson } from "./output";
 import { VERSION } from "./version";
 
-type AnyCommand = CommandDef<Record<string, never>>;
+// biome-ignore lint/suspicious/noExplicitAny: citty's command type is generic over its args.
+type AnyCommand = CommandDef<any>;
 
 const main: AnyCommand = {
 	meta: {
@@ -31,6 +32,13 @@ const main: AnyCommand = {
 		whoami: () => import("./commands/whoami").then((m) => m.default),
 		signup: () => import("./commands/signup").then((m) => m.default),
 		upgrade: () => import("./commands/upgrade").then((m) => m.default),
+		// Answered by runMain itself (it needs the whole tree); here so the help lists it.
+		help: {
+			meta: {
+				name: "help",
+				description: "Show the help of a command: coditect help license status",
+			},
+		},
 	},
 };
 
@@ -38,25 +46,6 @@ const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
 
 function stripAnsi(text: string): string {
 	return text.replace(ANSI, "");
-}
-
-async function resolveValue<T>(value: T | Promise<T> | (() => T | Promise<T>)): Promise<T> {
-	return typeof value === "function" ? (value as () => T | Promise<T>)() : value;
-}
-
-/** The command named by the leading words of argv, and its parent (for `--help`). */
-async function commandFor(rawArgs: string[]): Promise<[AnyCommand, AnyCommand | undefined]> {
-	let cmd = main;
-	let parent: AnyCommand | undefined;
-	for (const word of rawArgs) {
-		if (word.startsWith("-")) continue;
-		const subs = cmd.subCommands ? await resolveValue(cmd.subCommands) : undefined;
-		const next = subs?.[word];
-		if (next === undefined) break;
-		parent = cmd;
-		cmd = (await resolveValue(next)) as AnyCommand;
-	}
-	return [cmd, parent];
 }
 
 /** The flags of `license status` when argv is exactly that command; otherwise null. */
@@ -96,9 +85,19 @@ export async function runMain(rawArgs: string[] = process.argv.slice(2)): Promis
 			await runStatus(fast);
 			return 0;
 		}
-		if (rawArgs.includes("--help") || rawArgs.includes("-h") || rawArgs.length === 0) {
+		const { resolveCommand, checkArguments } = await import("./usage");
+		const wantsHelp =
+			rawArgs[0] === "help" ||
+			rawArgs.includes("--help") ||
+			rawArgs.includes("-h") ||
+			rawArgs.length === 0;
+		if (wantsHelp) {
+			const words = rawArgs[0] === "help" ? rawArgs.slice(1) : rawArgs;
+			const { cmd, path } = await resolveCommand(main, words, { strict: rawArgs[0] === "help" });
 			const { renderUsage } = await import("citty");
-			const usage = await renderUsage(...(await commandFor(rawArgs)));
+			// The parent's name is the whole path, so the usage line reads "coditect license status".
+			const parent = path.length > 1 ? { meta: { name: path.slice(0, -1).join(" ") } } : undefined;
+			const usage = await renderUsage(cmd, parent);
 			print(`${out().enabled ? usage : stripAnsi(usage)}\n`);
 			return 0;
 		}
@@ -106,6 +105,7 @@ export async function runMain(rawArgs: string[] = process.argv.slice(2)): Promis
 			print(VERSION);
 			return 0;
 		}
+		await checkArguments(await resolveCommand(main, rawArgs, { strict: true }));
 		const { runCommand } = await import("citty");
 		await runCommand(main, { rawArgs });
 		return 0;
@@ -116,7 +116,7 @@ export async function runMain(rawArgs: string[] = process.argv.slice(2)): Promis
 		}
 		if (isCittyUsageError(error)) {
 			const usage = new CliError(
-				`${stripAnsi(error.message)}. Run \`coditect --help\` for usage.`,
+				`${stripAnsi(error.message).replace(/\.+$/, "")}. Run \`coditect --help\` for usage.`,
 				"USAGE",
 				EXIT_USAGE,
 			);

@@ -10,8 +10,9 @@
  * With a fresh token (< 24 h) it reads two small files and verifies one signature: no
  * network I/O. It never throws for a bad cache or configuration: the result says why.
  */
-import { runLicenseCheck } from "./check";
+
 import type { CheckLicenseOptions, LicenseCheck, LicenseCode } from "./lib-types";
+import { runLicenseCheck } from "./license/check";
 
 export type { CheckLicenseOptions, LicenseCheck, LicenseCode };
 

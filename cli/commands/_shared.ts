@@ -1,9 +1,6 @@
 /** Arguments and helpers every command shares. */
-import { hostname } from "node:os";
-import type { CheckContext } from "../check";
 import { type CliConfig, resolveConfig } from "../config";
-import { resolveHardwareId } from "../fingerprint";
-import { homePaths } from "../store";
+import { type CheckContext, licenseContext } from "../license/context";
 
 export const sharedArgs = {
 	json: { type: "boolean", description: "Print machine-readable JSON" },
@@ -25,22 +22,5 @@ export function configFrom(args: SharedArgs): CliConfig {
 
 /** Config, paths and this machine's hardware id: what every license operation needs. */
 export function contextFrom(args: SharedArgs): CheckContext {
-	const config = configFrom(args);
-	return {
-		config,
-		paths: homePaths(config.home),
-		hardwareId: resolveHardwareId(config).id,
-		nowMs: Date.now(),
-	};
-}
-
-/** Optional activation fields, cut to the server's limits (SPEC §3). */
-export function machineDescription(): { hostname: string; platform: string } {
-	return {
-		hostname: [...hostname()]
-			.filter((ch) => ch.charCodeAt(0) > 0x1f && ch.charCodeAt(0) !== 0x7f)
-			.join("")
-			.slice(0, 255),
-		platform: `${process.platform}-${process.arch}`.slice(0, 32),
-	};
+	return licenseContext({ apiUrl: args["api-url"] });
 }

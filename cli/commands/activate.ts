@@ -1,14 +1,16 @@
 import { defineCommand } from "citty";
 import { parseLicenseKey } from "../../src/kernel/license-key";
-import { ApiFailure, apiRequest, failureToCliError } from "../api";
-import { verifyLocal } from "../check";
+import type { StoredCredentials } from "../account/credentials";
+import { accessToken } from "../account/session";
+import { ApiFailure, failureToCliError } from "../api";
 import { CliError, EXIT_UNLICENSED } from "../errors";
-import { type ActivateResponse, acceptServerToken, saveLicense } from "../online";
+import { activateMachine } from "../license/activate";
+import type { CheckContext } from "../license/context";
+import { licensedVerdict } from "../license/verdict";
 import { formatDuration, out, print, printJson, rows } from "../output";
-import { accessToken } from "../session";
-import { contextFrom, machineDescription, sharedArgs } from "./_shared";
+import { contextFrom, sharedArgs } from "./_shared";
 
-function activationError(err: ApiFailure, apiUrl: string): CliError {
+function activationError(err: ApiFailure, apiUrl: string, withKey: boolean): CliError {
 	if (err.code === "ACTIVATION_LIMIT_REACHED") {
 		const max = typeof err.body.max_activations === "number" ? err.body.max_activations : "all";
 		return new CliError(
@@ -16,6 +18,13 @@ function activationError(err: ApiFailure, apiUrl: string): CliError {
 			err.code,
 			EXIT_UNLICENSED,
 			{ max_activations: err.body.max_activations, active: err.body.active },
+		);
+	}
+	if (err.code === "LICENSE_NOT_FOUND" && !withKey) {
+		return new CliError(
+			"Your account has no license yet. Buy one with `coditect upgrade`, or run `coditect activate KEY` with a license key you were given.",
+			err.code,
+			EXIT_UNLICENSED,
 		);
 	}
 	if (err.code === "LICENSE_NOT_FOUND") {
@@ -26,6 +35,22 @@ function activationError(err: ApiFailure, apiUrl: string): CliError {
 		);
 	}
 	return failureToCliError(err, apiUrl, "license activation");
+}
+
+/** The owner's session for a keyless activation; without one, both ways forward are named. */
+async function ownerToken(ctx: CheckContext): Promise<StoredCredentials> {
+	try {
+		return await accessToken(ctx.paths, ctx.config.apiUrl);
+	} catch (err) {
+		if (err instanceof CliError && err.code === "NOT_LOGGED_IN") {
+			throw new CliError(
+				"No license key given and you are not logged in. Run `coditect activate KEY` with your license key, or `coditect login` first to activate with your account's license.",
+				err.code,
+				err.exitCode,
+			);
+		}
+		throw err;
+	}
 }
 
 export default defineCommand({
@@ -53,40 +78,18 @@ export default defineCommand({
 		}
 		const ctx = contextFrom(args);
 		const { apiUrl } = ctx.config;
-		let response: ActivateResponse;
+		let activated: Awaited<ReturnType<typeof activateMachine>>;
 		try {
-			if (key !== null) {
-				response = await apiRequest<ActivateResponse>(apiUrl, "POST", "/api/v1/licenses/activate", {
-					json: { license_key: key, hardware_id: ctx.hardwareId, ...machineDescription() },
-				});
-			} else {
-				const creds = await accessToken(ctx.paths, apiUrl);
-				response = await apiRequest<ActivateResponse>(
-					apiUrl,
-					"POST",
-					"/api/v1/licenses/activate-mine",
-					{
-						json: { hardware_id: ctx.hardwareId, ...machineDescription() },
-						bearer: creds.access_token,
-					},
-				);
-			}
+			activated = await activateMachine(
+				ctx,
+				key !== null ? { licenseKey: key } : { bearer: (await ownerToken(ctx)).access_token },
+			);
 		} catch (err) {
-			if (err instanceof ApiFailure) throw activationError(err, apiUrl);
+			if (err instanceof ApiFailure) throw activationError(err, apiUrl, key !== null);
 			throw err;
 		}
-		await acceptServerToken(ctx, response.token);
-		saveLicense(ctx, {
-			version: 1,
-			api_url: apiUrl,
-			source: key !== null ? "key" : "account",
-			license_key: key,
-			license_id: response.license.id,
-			activation_id: response.activation.id,
-			token: response.token,
-			last_online_at: Math.floor(Date.now() / 1000),
-		});
-		const { check } = await verifyLocal({ ...ctx, nowMs: Date.now() });
+		const { response } = activated;
+		const { check } = licensedVerdict(activated.claims, activated.stored, Date.now());
 		if (args.json) {
 			printJson({ activated: true, activation_id: response.activation.id, ...check });
 			return;
@@ -98,7 +101,7 @@ export default defineCommand({
 				["license", response.license.id],
 				["status", response.license.status],
 				["expires", response.license.expires_at ?? "no end date (renews)"],
-				["offline for", formatDuration(check.grace_remaining_s)],
+				["offline grace left", formatDuration(check.grace_remaining_s)],
 			]),
 		);
 	},

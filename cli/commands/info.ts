@@ -1,11 +1,11 @@
 import { existsSync } from "node:fs";
 import { defineCommand } from "citty";
 import { PUBLIC_KEYS } from "../../keys/index";
+import { loadCredentials } from "../account/credentials";
 import { resolveHardwareId } from "../fingerprint";
-import { jwksCacheFile } from "../keys";
+import { jwksCacheFile } from "../license/keys";
+import { readLicenseFile } from "../license/store";
 import { print, printJson, rows, warn } from "../output";
-import { loadCredentials } from "../session";
-import { readLicenseFile } from "../store";
 import { VERSION } from "../version";
 import { contextFrom, sharedArgs } from "./_shared";
 

@@ -1,6 +1,7 @@
 import type { CommandDef } from "citty";
-import { type LicenseCheck, runLicenseCheck } from "../check";
 import { CliError, EXIT_NETWORK, EXIT_UNLICENSED, EXIT_USAGE } from "../errors";
+import type { LicenseCheck } from "../lib-types";
+import { runLicenseCheck } from "../license/check";
 import { formatDuration, out, print, printJson, rows, warn } from "../output";
 import { sharedArgs } from "./_shared";
 
@@ -19,7 +20,7 @@ function printHuman(check: LicenseCheck): void {
 			rows([
 				["expires", check.expires_at ?? "no end date (renews)"],
 				[
-					"offline for",
+					"offline grace left",
 					`${formatDuration(check.grace_remaining_s)} (until ${check.token_expires_at})`,
 				],
 				["last online", check.last_online_at ?? "never"],
@@ -27,7 +28,8 @@ function printHuman(check: LicenseCheck): void {
 			]),
 		);
 		if (check.code === "PAST_DUE") warn(check.message);
-		if (check.network_error !== null) warn(`Could not check online: ${check.network_error}`);
+		// network_error is a whole sentence already ("Could not reach the license server at …").
+		if (check.network_error !== null) warn(check.network_error);
 		if (check.revalidation === "background") {
 			print(c.dim("  refreshing the license in the background"));
 		}
@@ -36,7 +38,7 @@ function printHuman(check: LicenseCheck): void {
 	print(`${c.red("✗")} ${c.bold("Not licensed")} (${check.code})`);
 	print(`  ${check.message}`);
 	if (check.network_error !== null) {
-		print(`  ${c.yellow("Could not reach the license server:")} ${check.network_error}`);
+		print(`  ${c.yellow("!")} ${check.network_error}`);
 	}
 }
 

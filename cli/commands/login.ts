@@ -1,10 +1,16 @@
 import { defineCommand } from "citty";
+import { saveSession } from "../account/credentials";
+import {
+	browserLogin,
+	expectSession,
+	readEmail,
+	readPassword,
+	reportLogin,
+} from "../account/login";
 import { ApiFailure, apiRequest, failureToCliError } from "../api";
 import { CliError } from "../errors";
-import { browserLogin, expectSession, readEmail, readPassword, reportLogin } from "../login-flow";
+import { homePaths } from "../home";
 import { askHidden } from "../prompt";
-import { saveSession } from "../session";
-import { homePaths } from "../store";
 import { configFrom, sharedArgs } from "./_shared";
 
 export default defineCommand({

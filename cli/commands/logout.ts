@@ -1,8 +1,9 @@
 import { defineCommand } from "citty";
+import { deleteCredentials, loadCredentials } from "../account/credentials";
+import { accessToken } from "../account/session";
 import { apiRequest } from "../api";
+import { homePaths } from "../home";
 import { out, print, printJson, warn } from "../output";
-import { accessToken, deleteCredentials, loadCredentials } from "../session";
-import { homePaths } from "../store";
 import { configFrom, sharedArgs } from "./_shared";
 
 export default defineCommand({

@@ -1,10 +1,10 @@
 import { defineCommand } from "citty";
+import { saveSession } from "../account/credentials";
+import { expectSession, readEmail, readPassword, reportLogin } from "../account/login";
 import { ApiFailure, apiRequest, failureToCliError } from "../api";
 import { CliError } from "../errors";
-import { expectSession, readEmail, readPassword, reportLogin } from "../login-flow";
+import { homePaths } from "../home";
 import { ask, askHidden } from "../prompt";
-import { saveSession } from "../session";
-import { homePaths } from "../store";
 import { configFrom, sharedArgs } from "./_shared";
 
 export default defineCommand({

@@ -1,14 +1,14 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { defineCommand } from "citty";
+import { openInBrowser } from "../account/oauth";
+import { accessToken } from "../account/session";
 import { ApiFailure, apiRequest, failureToCliError } from "../api";
-import { verifyLocal } from "../check";
 import { CliError } from "../errors";
-import { openInBrowser } from "../oauth";
-import { type ActivateResponse, acceptServerToken, saveLicense } from "../online";
+import { isObject } from "../home";
+import { activateMachine } from "../license/activate";
+import { licensedVerdict } from "../license/verdict";
 import { out, print, printJson } from "../output";
-import { accessToken } from "../session";
-import { isObject } from "../store";
-import { contextFrom, machineDescription, sharedArgs } from "./_shared";
+import { contextFrom, sharedArgs } from "./_shared";
 
 const POLL_INTERVAL_MS = 3000;
 
@@ -91,27 +91,9 @@ export default defineCommand({
 				const now = await licenseIds(apiUrl, creds.access_token);
 				found = [...now].some((id) => !before.has(id));
 			}
-			const activation = await apiRequest<ActivateResponse>(
-				apiUrl,
-				"POST",
-				"/api/v1/licenses/activate-mine",
-				{
-					json: { hardware_id: ctx.hardwareId, ...machineDescription() },
-					bearer: creds.access_token,
-				},
-			);
-			await acceptServerToken(ctx, activation.token);
-			saveLicense(ctx, {
-				version: 1,
-				api_url: apiUrl,
-				source: "account",
-				license_key: null,
-				license_id: activation.license.id,
-				activation_id: activation.activation.id,
-				token: activation.token,
-				last_online_at: Math.floor(Date.now() / 1000),
-			});
-			const { check } = await verifyLocal({ ...ctx, nowMs: Date.now() });
+			const activated = await activateMachine(ctx, { bearer: creds.access_token });
+			const activation = activated.response;
+			const { check } = licensedVerdict(activated.claims, activated.stored, Date.now());
 			if (args.json) printJson({ upgraded: true, session_id: checkout.session_id, ...check });
 			else
 				print(

@@ -1,17 +1,15 @@
 import { defineCommand } from "citty";
-import { ApiFailure, apiRequest, failureToCliError } from "../api";
-import { CliError, EXIT_NETWORK } from "../errors";
-import { formatDuration, out, print, printJson, rows, warn } from "../output";
 import {
-	accessToken,
 	loadCredentials,
-	notLoggedIn,
 	SESSION_OFFLINE_GRACE_S,
 	SESSION_WARNING_S,
 	type StoredCredentials,
-	sessionRejected,
-} from "../session";
-import { homePaths, isObject, writeJsonFile } from "../store";
+} from "../account/credentials";
+import { accessToken, notLoggedIn, sessionRejected } from "../account/session";
+import { ApiFailure, apiRequest, failureToCliError } from "../api";
+import { CliError, EXIT_NETWORK } from "../errors";
+import { homePaths, isObject, writeJsonFile } from "../home";
+import { formatDuration, out, print, printJson, rows, warn } from "../output";
 import { configFrom, sharedArgs } from "./_shared";
 
 export default defineCommand({

@@ -28,10 +28,14 @@ export function rateLimit(
 				);
 			}
 			if (result && !result.allowed) {
-				throw new ApiError("RATE_LIMITED", "Too many requests. Try again later.", {
-					extra: { retry_after: result.retryAfter },
-					headers: { "Retry-After": String(result.retryAfter) },
-				});
+				throw new ApiError(
+					"RATE_LIMITED",
+					`Too many ${rule} requests (limit ${limit} per ${windowSeconds} s). Try again in ${result.retryAfter} s.`,
+					{
+						extra: { retry_after: result.retryAfter },
+						headers: { "Retry-After": String(result.retryAfter) },
+					},
+				);
 			}
 		}
 		await next();

@@ -4,9 +4,10 @@
  * webhooks signed and delivered to /webhooks/stripe as Stripe would). Each test gets its own
  * server process on the run's database, so rate limits start empty.
  */
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { hashHardwareId } from "../../cli/fingerprint";
 import {
@@ -58,6 +59,8 @@ describe("activate without a key", () => {
 		const none = await runCli(["activate", "--json"], opts);
 		expect(none.code, show(none)).toBe(2);
 		expect(none.json).toMatchObject({ error: { code: "LICENSE_NOT_FOUND" } });
+		expect(JSON.stringify(none.json)).not.toContain("No license has this key");
+		expect(JSON.stringify(none.json)).toContain("coditect upgrade");
 
 		const { id } = await server.mintLicense({ plan: "professional", owner_email: email });
 		const act = await runCli(["activate", "--json"], opts);
@@ -81,6 +84,82 @@ describe("activate without a key", () => {
 		expect(off.json).toMatchObject({ deactivated: true, server_freed: true, license_id: id });
 		await expect(stat(join(h, "license.json"))).rejects.toThrow();
 		expect((await ownedLicenses(server, session)).flatMap((l) => l.activations)).toEqual([]);
+	});
+});
+
+/** checkLicense() as a host tool calls it: the built library, in a process of its own. */
+function checkLicenseInProcess(h: string, apiUrl: string): Record<string, unknown> {
+	const lib = pathToFileURL(resolve("cli/dist/lib.mjs")).href;
+	const out = execFileSync(
+		process.execPath,
+		[
+			"--input-type=module",
+			"-e",
+			`const { checkLicense } = await import(${JSON.stringify(lib)}); console.log(JSON.stringify(await checkLicense({ online: "always" })));`,
+		],
+		{
+			env: {
+				PATH: process.env.PATH ?? "",
+				HOME: h,
+				CODITECT_HOME: h,
+				CODITECT_API_URL: apiUrl,
+				CODITECT_HARDWARE_ID: "test-machine-1",
+			},
+			encoding: "utf8",
+		},
+	);
+	return JSON.parse(out) as Record<string, unknown>;
+}
+
+describe("a check never changes server state", () => {
+	it("logged in without a license file, `license status` and checkLicense() report NOT_ACTIVATED, say to run `coditect activate`, and take no seat", async () => {
+		const server = await serverWith({ mail: true });
+		const { home: h, email, session } = await loggedIn(server);
+		const opts = { home: h, apiUrl: server.url };
+		const { id } = await server.mintLicense({ plan: "professional", owner_email: email });
+
+		for (const args of [
+			["license", "status", "--json"],
+			["license", "status", "--online", "--json"],
+		]) {
+			const r = await runCli(args, opts);
+			expect(r.code, show(r)).toBe(2);
+			expect(r.json).toMatchObject({ licensed: false, code: "NOT_ACTIVATED" });
+			expect(String(r.json.message)).toContain("coditect activate");
+		}
+		const human = await runCli(["license", "status"], opts);
+		expect(human.stdout).toContain(`logged in as ${email}`);
+		expect(checkLicenseInProcess(h, server.url)).toMatchObject({
+			licensed: false,
+			code: "NOT_ACTIVATED",
+		});
+
+		expect((await ownedLicenses(server, session)).flatMap((l) => l.activations)).toEqual([]);
+		expect(await auditCount("license_activate", id)).toBe(0);
+		await expect(stat(join(h, "license.json"))).rejects.toThrow();
+
+		// Only `activate` activates.
+		expect((await runCli(["activate"], opts)).code).toBe(0);
+		expect((await ownedLicenses(server, session)).flatMap((l) => l.activations)).toHaveLength(1);
+	});
+	it("an online check of a revoked license says so and takes no seat on the owner's other license", async () => {
+		const server = await serverWith({ mail: true });
+		const { home: h, email, session } = await loggedIn(server);
+		const opts = { home: h, apiUrl: server.url };
+		await server.mintLicense({ plan: "professional", owner_email: email });
+		await server.mintLicense({ plan: "professional", owner_email: email });
+		expect((await runCli(["activate"], opts)).code).toBe(0);
+		const { license_id } = await readLicenseJson(h);
+		await server.admin(`/licenses/${String(license_id)}/revoke`, {});
+
+		const r = await runCli(["license", "status", "--online", "--json"], opts);
+		expect(r.code, show(r)).toBe(2);
+		expect(r.json).toMatchObject({ licensed: false, code: "REVOKED" });
+		const seats = (await ownedLicenses(server, session)).flatMap((l) => l.activations);
+		expect(seats.filter((a) => a.hardware_id === hashHardwareId("test-machine-1"))).toHaveLength(1);
+		expect((await ownedLicenses(server, session)).filter((l) => l.activations.length > 0)).toEqual([
+			expect.objectContaining({ id: license_id }),
+		]);
 	});
 });
 
@@ -228,11 +307,37 @@ describe("rate limits on validate", () => {
 		expect(r.code, show(r)).toBe(0);
 		expect(r.json).toMatchObject({ licensed: true, revalidation: "failed" });
 		expect(String(r.json.network_error)).toMatch(
-			/limiting requests \(429 RATE_LIMITED.*Try again in \d+ s/,
+			/limiting license checks \(60 a minute per license key\) \(429 RATE_LIMITED\)\. It frees in \d+ s/,
 		);
 		const human = await runCli(["license", "status", "--online"], { home: h, apiUrl: server.url });
 		expect(human.code, show(human)).toBe(0);
-		expect(human.stdout + human.stderr).toContain("limiting requests");
+		expect(human.stdout + human.stderr).toContain("limiting license checks");
+	});
+
+	it("a spent activation budget names activations and when they free, and leaves checks alone", async () => {
+		const server = await serverWith({});
+		const { home: h, key } = await activatedWithKey(server);
+		const body = { license_key: key, hardware_id: hashHardwareId("test-machine-1") };
+		const statuses: number[] = [];
+		for (let i = 0; i < 10; i++) {
+			statuses.push(
+				(await api(server, "POST", "/api/v1/licenses/activate", { json: body })).status,
+			);
+		}
+		expect(statuses.at(-1)).toBe(429);
+
+		const again = await runCli(["activate", key], { home: h, apiUrl: server.url });
+		expect(again.code, show(again)).toBe(1);
+		expect(again.stderr).toMatch(
+			/limiting activations \(10 an hour per license key\) \(429 RATE_LIMITED\)\. It frees in \d+ min \(at \d\d:\d\d UTC\)/,
+		);
+		// A check is a read: it does not draw on the activation budget.
+		const check = await runCli(["license", "status", "--online", "--json"], {
+			home: h,
+			apiUrl: server.url,
+		});
+		expect(check.code, show(check)).toBe(0);
+		expect(check.json).toMatchObject({ licensed: true, revalidation: "done", network_error: null });
 	});
 
 	it("the background refresh of a day-old token asks the server once, however often the tool starts", async () => {

@@ -63,6 +63,39 @@ describe("usage", () => {
 		expect(json.json).toMatchObject({ error: { code: "USAGE" } });
 	});
 
+	it("refuses unknown options and options without a value (exit 1), with a did-you-mean", async () => {
+		const typo = await runCli(["license", "status", "--onlin"], { home });
+		expect(typo.code, show(typo)).toBe(1);
+		expect(typo.stderr).toContain("Unknown option --onlin for `coditect license status`");
+		expect(typo.stderr).toContain("Did you mean --online?");
+		const other = await runCli(["deactivate", "--forc", "--json"], { home });
+		expect(other.code, show(other)).toBe(1);
+		expect(other.json).toMatchObject({ error: { code: "USAGE" } });
+		expect(JSON.stringify(other.json)).toContain("Did you mean --force?");
+		const missing = await runCli(["activate", "--api-url"], { home });
+		expect(missing.code, show(missing)).toBe(1);
+		expect(missing.stderr).toContain("The option --api-url needs a value: --api-url <url>.");
+		const command = await runCli(["activte"], { home });
+		expect(command.stderr).toContain("Did you mean `coditect activate`?");
+	});
+
+	it("`coditect help [command]` shows that command's help, whose usage line starts with coditect", async () => {
+		const top = await runCli(["help"], { home });
+		expect(top.code, show(top)).toBe(0);
+		expect(top.stdout).toContain("USAGE");
+		expect(top.stdout).toContain("help");
+		const status = await runCli(["help", "license", "status"], { home });
+		expect(status.code, show(status)).toBe(0);
+		expect(status.stdout).toContain("coditect license status");
+		expect(status.stdout).toContain("--online");
+		const viaFlag = await runCli(["license", "status", "--help"], { home });
+		expect(viaFlag.stdout).toMatch(/USAGE\s+coditect license status/);
+		const group = await runCli(["license"], { home });
+		expect(group.code, show(group)).toBe(1);
+		expect(group.stderr).toContain("`coditect license` needs a command: status.");
+		expect(group.stderr).not.toContain("..");
+	});
+
 	it("refuses plain http to a non-loopback server (exit 1)", async () => {
 		const r = await runCli(["license", "status"], { home, apiUrl: "http://license.example.com" });
 		expect(r.code, show(r)).toBe(1);
@@ -196,6 +229,9 @@ describe("account commands against a plain server", () => {
 			expect(r.code, show(r)).toBe(1);
 			expect(r.stderr).toContain("coditect login");
 		}
+		const keyless = await runCli(["activate"], { home, apiUrl: server.url });
+		expect(keyless.stderr).toContain("`coditect activate KEY`");
+		expect(keyless.stderr).not.toContain("No license has this key");
 	});
 
 	it("logout without a session succeeds and says so", async () => {

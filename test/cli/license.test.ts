@@ -1,6 +1,7 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { hashHardwareId } from "../../cli/fingerprint";
 import {
 	LicenseServer,
 	readLicenseJson,
@@ -28,6 +29,16 @@ async function home(): Promise<string> {
 	const t = await tempHome();
 	cleanups.push(t.cleanup);
 	return t.home;
+}
+
+/** What the server says of this key on test-machine-1: the server-side truth about the seat. */
+async function validate(key: string): Promise<Record<string, unknown>> {
+	const res = await fetch(`${server.url}/api/v1/licenses/validate`, {
+		method: "POST",
+		headers: { "content-type": "application/json" },
+		body: JSON.stringify({ license_key: key, hardware_id: hashHardwareId("test-machine-1") }),
+	});
+	return (await res.json()) as Record<string, unknown>;
 }
 
 async function activated(
@@ -110,6 +121,37 @@ describe("activate and status", () => {
 		expect(r.code, show(r)).toBe(0);
 		expect(r.json).toMatchObject({ licensed: true, revalidation: "failed" });
 		expect(String(r.json.network_error)).toContain("Could not reach");
+	});
+
+	it("says what the figures mean: grace left, one network sentence, the setting that was used", async () => {
+		const { home: h } = await activated();
+		const human = await runCli(["license", "status"], { home: h, apiUrl: server.url });
+		expect(human.stdout).toMatch(/offline grace left\s+2d 23h/);
+		expect(human.stdout).not.toContain("offline for");
+		await server.down();
+		const viaFlag = await runCli(["license", "status", "--online", "--api-url", server.url], {
+			home: h,
+		});
+		const text = viaFlag.stdout + viaFlag.stderr;
+		expect(text.match(/Could not reach the license server/g), text).toHaveLength(1);
+		expect(text).toContain("(--api-url)");
+		expect(text).not.toContain("CODITECT_API_URL");
+	});
+
+	it("checks with the server recorded in license.json when none is configured, and names it when another is", async () => {
+		const { home: h } = await activated();
+		const plain = await runCli(["license", "status", "--json"], { home: h });
+		expect(plain.code, show(plain)).toBe(0);
+		expect(plain.json).toMatchObject({ licensed: true });
+		const online = await runCli(["license", "status", "--online", "--json"], { home: h });
+		expect(online.json, show(online)).toMatchObject({ licensed: true, revalidation: "done" });
+
+		const other = await runCli(["license", "status", "--json", "--api-url", "http://127.0.0.1:9"], {
+			home: h,
+		});
+		expect(other.json, show(other)).toMatchObject({ licensed: false, code: "FOREIGN_LICENSE" });
+		expect(String(other.json.message)).toContain(`--api-url ${server.url}`);
+		expect(String(other.json.message)).toContain("(from --api-url)");
 	});
 
 	it("refuses a typo in the key before any network call (exit 1)", async () => {
@@ -195,11 +237,61 @@ describe("activate and status", () => {
 		expect(again.stderr).toContain("nothing to deactivate");
 	});
 
-	it("keeps the local license when deactivation cannot reach the server (exit 3)", async () => {
+	it("keeps the local license when deactivation cannot reach the server (exit 3), and says --force exists", async () => {
 		const { home: h } = await activated();
 		await server.down();
 		const r = await runCli(["deactivate"], { home: h, apiUrl: server.url });
 		expect(r.code, show(r)).toBe(3);
+		expect(r.stderr).toContain("--force");
 		await expect(stat(join(h, "license.json"))).resolves.toBeTruthy();
+	});
+
+	it("with --force and the server unreachable deletes the local license, says the seat may still be held and how to free it", async () => {
+		const { home: h, key } = await activated();
+		const { license_id, activation_id } = await readLicenseJson(h);
+		await server.down();
+		const r = await runCli(["deactivate", "--force", "--json"], { home: h, apiUrl: server.url });
+		expect(r.code, show(r)).toBe(0);
+		expect(r.json).toMatchObject({
+			deactivated: false,
+			server_freed: false,
+			local_deleted: true,
+			license_id,
+			activation_id,
+		});
+		await expect(stat(join(h, "license.json"))).rejects.toThrow();
+		await server.up();
+		expect((await runCli(["activate", key], { home: h, apiUrl: server.url })).code).toBe(0);
+		await server.down();
+		const text = await runCli(["deactivate", "--force"], { home: h, apiUrl: server.url });
+		expect(text.code, show(text)).toBe(0);
+		expect(text.stdout + text.stderr).toMatch(/may still be held/);
+		expect(text.stdout + text.stderr).toContain(
+			`DELETE ${server.url}/api/v1/licenses/${String(license_id)}/activations/`,
+		);
+		await server.up();
+		// The seat really is still held on the server.
+		expect(await validate(key)).toMatchObject({ valid: true });
+	});
+
+	it("against another server keeps the local license and the seat: exit 1, naming the license's server", async () => {
+		const { home: h, key } = await activated();
+		const other = await LicenseServer.start();
+		cleanups.push(() => other.down());
+		const r = await runCli(["deactivate"], { home: h, apiUrl: other.url });
+		expect(r.code, show(r)).toBe(1);
+		expect(r.stderr).toContain(server.url);
+		expect(r.stderr).toContain("--force");
+		await expect(stat(join(h, "license.json"))).resolves.toBeTruthy();
+		expect(await validate(key)).toMatchObject({ valid: true });
+	});
+
+	it("with no server configured uses the one that issued the license", async () => {
+		const { home: h, key } = await activated();
+		const r = await runCli(["deactivate", "--json"], { home: h });
+		expect(r.code, show(r)).toBe(0);
+		expect(r.json).toMatchObject({ deactivated: true, server_freed: true });
+		await expect(stat(join(h, "license.json"))).rejects.toThrow();
+		expect(await validate(key)).toMatchObject({ valid: false, code: "NOT_ACTIVATED" });
 	});
 });

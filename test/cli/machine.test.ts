@@ -3,14 +3,14 @@ import { execFileSync } from "node:child_process";
 import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { saveSession } from "../../cli/account/credentials";
 import {
 	hashHardwareId,
 	parseIoregOutput,
 	parseRegQueryOutput,
 	readMachineId,
 } from "../../cli/fingerprint";
-import { saveSession } from "../../cli/session";
-import { homePaths, writeFileAtomic } from "../../cli/store";
+import { homePaths, writeFileAtomic } from "../../cli/home";
 import { tempHome } from "./helpers";
 
 describe("the OS machine id", () => {

@@ -4,7 +4,12 @@ import { stat } from "node:fs/promises";
 import { request } from "node:http";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { authorizationUrl, createPkce, pkceChallenge, startLoopback } from "../../cli/oauth";
+import {
+	authorizationUrl,
+	createPkce,
+	pkceChallenge,
+	startLoopback,
+} from "../../cli/account/oauth";
 import { approveInBrowser, mintInvite, randomEmail } from "./account-helpers";
 import { perTest, show, spawnCli } from "./helpers";
 

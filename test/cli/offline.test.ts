@@ -123,6 +123,44 @@ describe("the clock", () => {
 		expect(human.stdout).toContain("Correct the date and time");
 	});
 
+	it("recovers from a clock that ran ahead through an online check or activate, from the server's signed time", async () => {
+		const { home, key } = await activated();
+		// The clock runs 2 h ahead once (last-seen follows it), then is put right.
+		expect((await status(home, { faketime: "+2h" })).code).toBe(0);
+		const refused = await status(home);
+		expect(refused.json).toMatchObject({ licensed: false, code: "CLOCK_ROLLBACK" });
+		expect(String(refused.json.message)).toContain("coditect license status --online");
+
+		const online = await status(home, { online: true });
+		expect(online.code, show(online)).toBe(0);
+		expect(online.json).toMatchObject({ licensed: true, offline: false, revalidation: "done" });
+		await server.down();
+		const offline = await status(home);
+		expect(offline.code, show(offline)).toBe(0);
+		expect(offline.json).toMatchObject({ licensed: true, offline: true });
+
+		await server.up();
+		expect((await status(home, { faketime: "+2h" })).code).toBe(0);
+		const again = await runCli(["activate", key], { home, apiUrl: server.url });
+		expect(again.code, show(again)).toBe(0);
+		const afterActivate = await status(home);
+		expect(afterActivate.code, show(afterActivate)).toBe(0);
+	});
+
+	it("stays refused with the clock set back, online or not: the server's token is then from the future", async () => {
+		const { home } = await activated();
+		const back = await status(home, { faketime: "-1h", online: true });
+		expect(back.json, show(back)).toMatchObject({ licensed: false });
+		expect(["CLOCK_BEHIND", "CLOCK_ROLLBACK"]).toContain(back.json.code);
+		await server.down();
+		const offline = await status(home, { faketime: "-1h", online: true });
+		expect(offline.json, show(offline)).toMatchObject({ licensed: false });
+		await server.up();
+		// Back at the right time the license holds: the failed attempts stored nothing.
+		const now = await status(home);
+		expect(now.code, show(now)).toBe(0);
+	});
+
 	it("tolerates a clock a little behind (under 5 minutes)", async () => {
 		const { home } = await activated();
 		const r = await status(home, { faketime: "-2m" });

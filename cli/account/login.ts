@@ -1,6 +1,11 @@
 /** Shared steps of `login` and `signup`: credentials from prompts/stdin, session output. */
-import { ApiFailure, apiRequest, failureToCliError } from "./api";
-import { CliError } from "./errors";
+import { ApiFailure, apiRequest, failureToCliError } from "../api";
+import { currentApiUrlSetting } from "../config";
+import { CliError } from "../errors";
+import { isObject } from "../home";
+import { out, print, printJson } from "../output";
+import { ask, askHidden } from "../prompt";
+import { isSessionBody, type SessionBody, type StoredCredentials } from "./credentials";
 import {
 	authorizationUrl,
 	createPkce,
@@ -9,10 +14,6 @@ import {
 	randomState,
 	startLoopback,
 } from "./oauth";
-import { out, print, printJson } from "./output";
-import { ask, askHidden } from "./prompt";
-import { isSessionBody, type SessionBody, type StoredCredentials } from "./session";
-import { isObject } from "./store";
 
 export async function readEmail(given: string | undefined): Promise<string> {
 	const email = given ?? (await ask("Email: ", "email"));
@@ -33,7 +34,7 @@ export async function readPassword(prompt = "Password: "): Promise<string> {
 export function expectSession(value: unknown): SessionBody {
 	if (!isSessionBody(value)) {
 		throw new CliError(
-			"The server answered with something that is not a session. Check CODITECT_API_URL.",
+			`The server answered with something that is not a session. Check the server address (${currentApiUrlSetting()}).`,
 			"BAD_RESPONSE",
 		);
 	}

@@ -7,7 +7,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { CliError } from "./errors";
+import { CliError } from "../errors";
 
 export const LOGIN_TIMEOUT_MS = 5 * 60 * 1000;
 

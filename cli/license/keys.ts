@@ -11,11 +11,11 @@
 
 import type { KeyObject } from "node:crypto";
 import { join } from "node:path";
-import { PUBLIC_KEYS } from "../keys/index";
-import { importPublicKeySetWith } from "../src/kernel/token/keys";
-import { DEFAULT_API_URL } from "./config";
-import { nodeVerifier } from "./node-crypto";
-import { isObject, readJsonFile, writeJsonFile } from "./store";
+import { PUBLIC_KEYS } from "../../keys/index";
+import { importPublicKeySetWith } from "../../src/kernel/token/keys";
+import { DEFAULT_API_URL } from "../config";
+import { isObject, readJsonFile, writeJsonFile } from "../home";
+import { nodeVerifier } from "../node-crypto";
 
 /**
  * One file per server, named after its URL. Two URLs could share a name after the

@@ -9,8 +9,8 @@
  */
 import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { CheckContext } from "./check";
-import { isObject, readJsonFile, writeFileAtomic } from "./store";
+import { isObject, readJsonFile, writeFileAtomic } from "../home";
+import type { CheckContext } from "./context";
 
 const MIN_INTERVAL_MS = 15 * 60 * 1000;
 
@@ -55,7 +55,7 @@ function holderIsGone(lock: string): boolean {
 function defaultCliEntry(): string | null {
 	const here = import.meta.url;
 	const entry = fileURLToPath(
-		new URL(here.endsWith(".ts") ? "./dist/coditect.cjs" : "./coditect.cjs", here),
+		new URL(here.endsWith(".ts") ? "../dist/coditect.cjs" : "./coditect.cjs", here),
 	);
 	return existsSync(entry) ? entry : null;
 }
