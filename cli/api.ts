@@ -1,5 +1,5 @@
 /**
- * HTTP client for the license server (SPEC §3). Network failures become CliError exit 3;
+ * HTTP client for the license server (docs/api.md §3). Network failures become CliError exit 3;
  * an error answer becomes ApiFailure carrying the server's code, which callers map to a
  * message that says what to do next (`failureToCliError` is the default mapping).
  */
@@ -120,7 +120,7 @@ const LICENSE_CODES: ReadonlySet<string> = new Set([
 	"PAST_DUE",
 ]);
 
-/** The server's limits (SPEC §3.6) by route: what a 429 from each one holds back. */
+/** The server's limits (docs/api.md §3.6) by route: what a 429 from each one holds back. */
 const LIMITED_ACTIONS: ReadonlyArray<readonly [string, string]> = [
 	["/api/v1/licenses/validate", "license checks (60 a minute per license key)"],
 	["/api/v1/licenses/activate-mine", "activations (10 an hour per account)"],

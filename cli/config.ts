@@ -1,5 +1,5 @@
 /**
- * Where the CLI talks to and keeps its files. Precedence (SPEC §5): flags, environment
+ * Where the CLI talks to and keeps its files. Precedence (docs/api.md §5): flags, environment
  * (`CODITECT_API_URL`, `CODITECT_HARDWARE_ID`, `CODITECT_HOME`), `config.yaml` in the home
  * directory, defaults. Synchronous and dependency-free: it runs on every start.
  */

@@ -1,5 +1,5 @@
 /**
- * Hardware id (SPEC §5): HMAC-SHA-256, keyed with a fixed product key, of the OS machine id,
+ * Hardware id (docs/api.md §5): HMAC-SHA-256, keyed with a fixed product key, of the OS machine id,
  * as 64 lowercase hex. The raw OS id never leaves the machine; the product key means the
  * value is useless for correlating this machine with other products that hash the same id.
  */

@@ -22,7 +22,7 @@ export type LicenseCode =
 	| "NO_HARDWARE_ID"
 	| "MISCONFIGURED";
 
-/** What `checkLicense` returns (SPEC §5), plus details the CLI prints. */
+/** What `checkLicense` returns (docs/api.md §5), plus details the CLI prints. */
 export interface LicenseCheck {
 	licensed: boolean;
 	code: LicenseCode;

@@ -1,5 +1,5 @@
 /**
- * The client library (SPEC §5): what the CODITECT tool calls at start-up.
+ * The client library (docs/api.md §5): what the CODITECT tool calls at start-up.
  *
  * ```ts
  * import { checkLicense } from "coditect";

@@ -2,7 +2,7 @@
  * node:crypto primitives for license-token verification (src/kernel/token/keys.ts SignatureVerifier).
  * Synchronous and without WebCrypto's start-up cost: in a fresh Node process the whole
  * check (HMAC, thumbprint, key import, verify) takes ~4 ms this way against ~8 ms through
- * WebCrypto (bench/cli-status.ts; PLATFORM.md).
+ * WebCrypto (bench/cli-status.ts; bench/README.md).
  */
 import { createHash, createPublicKey, type KeyObject, verify } from "node:crypto";
 import { encodeBase64Url } from "../src/kernel/base64url";

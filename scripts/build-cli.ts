@@ -62,7 +62,7 @@ require("./cli.cjs");
 async function libTypes(): Promise<string> {
 	const types = await readFile(resolve(root, "cli/lib-types.ts"), "utf8");
 	return `${types}
-/** The license check for the host tool's start-up (SPEC §5). Never throws for a bad cache. */
+/** The license check for the host tool's start-up (docs/api.md §5). Never throws for a bad cache. */
 export declare function checkLicense(options?: CheckLicenseOptions): Promise<LicenseCheck>;
 `;
 }

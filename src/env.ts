@@ -1,5 +1,5 @@
 /**
- * Settings (SPEC §6). Both entry points parse the same string settings with this schema, so
+ * Settings (docs/api.md §6). Both entry points parse the same string settings with this schema, so
  * a Worker and a Node install refuse the same bad configuration; the Worker answers
  * 500 MISCONFIGURED rather than serve with a weaker fallback.
  */

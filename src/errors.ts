@@ -1,5 +1,5 @@
 /**
- * The error model (SPEC §3): one closed set of codes, one status per code, one handler.
+ * The error model (docs/api.md §3): one closed set of codes, one status per code, one handler.
  * Anything that is not an ApiError is a bug and leaves as a generic 500 with a request id.
  */
 import type { Context } from "hono";
@@ -15,7 +15,7 @@ export const codeToStatus = {
 	INVITE_REQUIRED: 403,
 	ACTIVATION_LIMIT_REACHED: 403,
 	SEAT_LIMIT_REACHED: 403,
-	// An unusable license answers activate with its validation code (SPEC §3.3).
+	// An unusable license answers activate with its validation code (docs/api.md §3.3).
 	EXPIRED: 403,
 	SUSPENDED: 403,
 	REVOKED: 403,

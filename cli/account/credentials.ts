@@ -1,5 +1,5 @@
 /**
- * credentials.json: the logged-in session (SPEC §3.2), an access token (15 min) and a
+ * credentials.json: the logged-in session (docs/api.md §3.2), an access token (15 min) and a
  * rotating refresh token (90 days). Offline, the session still counts as logged in for 7 days
  * after the last time the server confirmed it, so `whoami` works on a plane.
  */
@@ -11,7 +11,7 @@ export const SESSION_OFFLINE_GRACE_S = 7 * 24 * 3600;
 /** `whoami` warns when the session ends sooner than this. */
 export const SESSION_WARNING_S = 7 * 24 * 3600;
 
-/** The Session body of SPEC §3.2: the server's own type (erased from the bundle). */
+/** The Session body of docs/api.md §3.2: the server's own type (erased from the bundle). */
 export type SessionBody = SessionView;
 
 export interface StoredCredentials {

@@ -25,7 +25,7 @@ export default defineCommand({
 		let revoked = true;
 		let problem = "";
 		try {
-			// An expired access token is refreshed first: logout needs a Bearer (SPEC §3.2).
+			// An expired access token is refreshed first: logout needs a Bearer (docs/api.md §3.2).
 			const current = await accessToken(paths, config.apiUrl);
 			await apiRequest(config.apiUrl, "POST", "/api/v1/auth/logout", {
 				json: { refresh_token: current.refresh_token },

@@ -36,7 +36,7 @@ export default defineCommand({
 			if (err instanceof ApiFailure && err.status === 401) throw sessionRejected(paths);
 			if (err instanceof ApiFailure) throw failureToCliError(err, config.apiUrl, "accounts");
 			if (!(err instanceof CliError) || err.exitCode !== EXIT_NETWORK) throw err;
-			// The 7-day offline grace for the session (SPEC §5).
+			// The 7-day offline grace for the session (docs/api.md §5).
 			if (now - stored.last_online_at > SESSION_OFFLINE_GRACE_S) {
 				throw new CliError(
 					`${err.message} The session has not been confirmed online for more than 7 days; connect and run \`coditect whoami\` again.`,

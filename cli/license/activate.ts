@@ -24,7 +24,7 @@ export interface ActivateResponse {
 	token: string;
 }
 
-/** Optional activation fields, cut to the server's limits (SPEC §3). */
+/** Optional activation fields, cut to the server's limits (docs/api.md §3). */
 function machineDescription(): { hostname: string; platform: string } {
 	return {
 		hostname: [...hostname()]

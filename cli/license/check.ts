@@ -10,7 +10,7 @@ import type { CheckLicenseOptions, LicenseCheck, LicenseCode } from "../lib-type
 import { type CheckContext, licenseContext } from "./context";
 import { result, verifyLocal } from "./verdict";
 
-/** After this age a valid token is refreshed (in the background); SPEC §5. */
+/** After this age a valid token is refreshed (in the background); docs/api.md §5. */
 export const REVALIDATE_AFTER_S = 24 * 3600;
 
 /** Builds the context; a configuration problem becomes a result, not an exception. */
@@ -29,7 +29,7 @@ export function checkContext(
 }
 
 /**
- * The license check (SPEC §5). With a fresh token it does no network I/O; a token over
+ * The license check (docs/api.md §5). With a fresh token it does no network I/O; a token over
  * 24 h old is refreshed by a detached background process, so start-up never waits on the
  * network while the offline grace lasts. It never changes server state: no seat is taken.
  */

@@ -1,6 +1,6 @@
 /**
  * license.json (the cached license every check reads) and last-seen (the latest time this
- * machine has shown us, for the clock-rollback rule of SPEC §5).
+ * machine has shown us, for the clock-rollback rule of docs/api.md §5).
  */
 import { readFileSync } from "node:fs";
 import { type HomePaths, isObject, readJsonFile, writeFileAtomic, writeJsonFile } from "../home";

@@ -1,5 +1,5 @@
 /**
- * The account surface (SPEC §3.2): signup → verify, login with lockout, rotating refresh
+ * The account surface (docs/api.md §3.2): signup → verify, login with lockout, rotating refresh
  * tokens, logout, OAuth sign-in and operator invites. No Hono types: routes pass validated
  * input and turn results (or ApiErrors) into JSON.
  */

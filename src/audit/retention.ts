@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 
-/** SPEC §3.7: audit rows are kept at least this long, whatever the setting says. */
+/** docs/api.md §3.7: audit rows are kept at least this long, whatever the setting says. */
 export const MIN_RETENTION_DAYS = 90;
 /** Rows per DELETE: a first purge of a large table must not run into the statement timeout. */
 const PURGE_BATCH = 5000;

@@ -1,5 +1,5 @@
 /**
- * Stripe webhooks drive the license lifecycle (SPEC §3.4).
+ * Stripe webhooks drive the license lifecycle (docs/api.md §3.4).
  *
  * Exactly once: the event id is inserted into `stripe_events` in the same transaction as the
  * change it makes; a redelivery finds the row (or waits on the first delivery's uncommitted one)
@@ -330,7 +330,7 @@ export function webhookService(deps: WebhookDeps) {
 
 	async function apply(event: Stripe.Event): Promise<WebhookOutcome> {
 		if (!HANDLED.has(event.type)) {
-			// Every verified delivery is audited (SPEC §3.7), the ones we do not act on too.
+			// Every verified delivery is audited (docs/api.md §3.7), the ones we do not act on too.
 			await audit(db, {
 				action: "webhook_event",
 				result: "ignored",

@@ -30,7 +30,7 @@ const DATA_SYMBOLS = 26;
 const GROUP_SIZE = 9;
 const CHECK_MODULUS = 37;
 
-/** Longest input `parseLicenseKey` looks at (SPEC §3: license key ≤ 50 chars). */
+/** Longest input `parseLicenseKey` looks at (docs/api.md §3: license key ≤ 50 chars). */
 export const LICENSE_KEY_MAX_INPUT_LENGTH = 50;
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The launch dashboard (SPEC §3.5): how many people sign up, verify, pay, activate and use
+ * The launch dashboard (docs/api.md §3.5): how many people sign up, verify, pay, activate and use
  * the product over a window. One statement, so every figure is read from the same snapshot
  * and against the database's clock.
  */

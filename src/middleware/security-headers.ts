@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 
 /**
- * SPEC §3.6 headers on every response, errors and 404/405 included. Hono's secureHeaders()
+ * docs/api.md §3.6 headers on every response, errors and 404/405 included. Hono's secureHeaders()
  * defaults differ (SAMEORIGIN, 180-day HSTS, no CSP), so the exact values are set here.
  * Pages that need more than `default-src 'none'` (docs, billing pages) set their own CSP
  * before this runs after them.

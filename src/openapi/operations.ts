@@ -622,7 +622,7 @@ export const operations: Record<string, OperationDoc> = {
 	},
 };
 
-/** The seed's paths (SPEC §3), same handlers; documented as deprecated copies. */
+/** The seed's paths (docs/api.md §3), same handlers; documented as deprecated copies. */
 export const aliases: Record<string, string> = {
 	"POST /auth/signup": "POST /api/v1/auth/signup",
 	"POST /auth/login": "POST /api/v1/auth/login",

@@ -1,5 +1,5 @@
 /**
- * Rate limits (SPEC §3.6) behind one interface: a Durable Object per key on Workers (one
+ * Rate limits (docs/api.md §3.6) behind one interface: a Durable Object per key on Workers (one
  * counter for every edge location), an in-process sliding log on Node.
  */
 import ipaddr from "ipaddr.js";

@@ -42,7 +42,7 @@ const perIp = (c: { get(k: "services"): { meta: { ip: string | null } } }) => {
 	return ip === null ? "unknown" : addressBucket(ip);
 };
 
-/** SPEC §3.2. Mounted at /api/v1/auth; signup and login also at the seed's /auth. */
+/** docs/api.md §3.2. Mounted at /api/v1/auth; signup and login also at the seed's /auth. */
 export const authRoutes = new Hono<AppEnv>()
 	.post("/signup", rateLimit("signup", perIp), validate("json", SignupBody), async (c) => {
 		const { accounts } = c.get("services");
@@ -61,7 +61,7 @@ export const authRoutes = new Hono<AppEnv>()
 		const { accounts } = c.get("services");
 		return c.json(await accounts.refresh(c.req.valid("json").refresh_token), 200);
 	})
-	// Older clients call refresh under oauth/ (SPEC §3).
+	// Older clients call refresh under oauth/ (docs/api.md §3).
 	.post("/oauth/refresh", validate("json", RefreshBody), async (c) => {
 		const { accounts } = c.get("services");
 		return c.json(await accounts.refresh(c.req.valid("json").refresh_token), 200);

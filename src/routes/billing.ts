@@ -25,7 +25,7 @@ function requireBilling(): MiddlewareHandler<AppEnv> {
 }
 
 /**
- * SPEC §3.4, for the logged-in user. Middleware is per route, not `use()`: this router is also
+ * docs/api.md §3.4, for the logged-in user. Middleware is per route, not `use()`: this router is also
  * mounted at `/billing`, next to the public pages.
  */
 export const billingRoutes = new Hono<AppEnv>()
@@ -38,7 +38,7 @@ export const billingRoutes = new Hono<AppEnv>()
 		return c.json(await checkout.portal(c.get("user")), 200);
 	});
 
-/** Inline styles only; nothing else may load (SPEC §3.6: pages get the CSP they need). */
+/** Inline styles only; nothing else may load (docs/api.md §3.6: pages get the CSP they need). */
 const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'";
 
 function page(title: string, lines: string[], command: string) {

@@ -84,7 +84,7 @@ const page = html`<!doctype html>
 </html>`;
 
 /**
- * GET /openapi.json, GET /docs and the page's two scripts (SPEC §3.1). `app` is the whole
+ * GET /openapi.json, GET /docs and the page's two scripts (docs/api.md §3.1). `app` is the whole
  * application: the document describes what it serves, read when first asked (every route is
  * mounted by then).
  */

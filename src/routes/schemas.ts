@@ -1,4 +1,4 @@
-/** Request fields shared by several routes, with the limits of SPEC §3. */
+/** Request fields shared by several routes, with the limits of docs/api.md §3. */
 import { z } from "zod";
 import { hasControlChars } from "../text";
 
@@ -17,5 +17,5 @@ const printable = (max: number) =>
 export const hostname = printable(255);
 export const platform = printable(32);
 export const email = z.string().max(254).pipe(z.email());
-/** Routes that take no body still refuse one with fields in it: strict everywhere (SPEC §3). */
+/** Routes that take no body still refuse one with fields in it: strict everywhere (docs/api.md §3). */
 export const NoBody = z.strictObject({});

@@ -1,5 +1,5 @@
 /**
- * The shared checks every response of every route must pass (SPEC §3 error model, §3.6
+ * The shared checks every response of every route must pass (docs/api.md §3 error model, §3.6
  * headers), used by the security suites in workerd and on Node. Assertion messages carry the
  * response body.
  */

@@ -1,4 +1,4 @@
-/** GET /openapi.json, GET /docs and the page's scripts as served by the Worker (SPEC §3.1). */
+/** GET /openapi.json, GET /docs and the page's scripts as served by the Worker (docs/api.md §3.1). */
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call } from "../support/worker-client";

@@ -1,5 +1,5 @@
 /**
- * The audit log (SPEC §3.7) from outside: a user's whole journey leaves one row per event,
+ * The audit log (docs/api.md §3.7) from outside: a user's whole journey leaves one row per event,
  * each with the caller's address and user agent, none with a secret; crafted user agents are
  * stored encoded; the Worker's cron deletes rows past the retention and never a young one.
  */

@@ -1,5 +1,5 @@
 /**
- * Rate limits (SPEC §3.6) under concurrent bursts, inside workerd with the Durable Object
+ * Rate limits (docs/api.md §3.6) under concurrent bursts, inside workerd with the Durable Object
  * limiter: no lost counts, an integer Retry-After, the address from CF-Connecting-IP only.
  * Sequential limits (the sixth real login, the 61st validate, the 11th activation) and the
  * lockout under concurrent failures live in accounts.test.ts and licenses.test.ts.
