@@ -8,10 +8,9 @@ import { loadCredentials } from "../account/credentials";
 import { accessToken } from "../account/session";
 import { ApiFailure, apiRequest, rateLimitedMessage } from "../api";
 import { CliError } from "../errors";
-import { isObject } from "../home";
 import type { LicenseCheck, LicenseCode } from "../lib-types";
 import { acceptLicenseToken, type LicenseOrigin } from "./accept";
-import type { ActivateResponse, LicenseBody } from "./activate";
+import type { LicenseBody } from "./activate";
 import type { CheckContext } from "./context";
 import { type StoredLicense, writeLicenseFile } from "./store";
 import { type LocalVerdict, licensedVerdict, messageFor } from "./verdict";
@@ -41,32 +40,6 @@ type Outcome =
 	| { kind: "unreachable"; error: string }
 	| { kind: "no_way" }
 	| { kind: "activate_first"; email: string };
-
-/**
- * What the account's licenses (GET /api/v1/licenses: live activations only) say of this
- * machine's activation: still holding its seat, gone, or on a license that can no longer be
- * used. activate-mine may run only in the first case: for an unusable license it would pick
- * another of the owner's licenses and take a seat there.
- */
-function seatOnRecord(
-	body: unknown,
-	licenseId: string,
-	activationId: string,
-): { held: true } | { held: false; code: LicenseCode } {
-	const list = isObject(body) && Array.isArray(body.licenses) ? body.licenses : [];
-	const license = list.find((l) => isObject(l) && l.id === licenseId);
-	if (!isObject(license)) return { held: false, code: "NOT_ACTIVATED" };
-	const unusable = SERVER_CODES[String(license.status).toUpperCase()];
-	if (unusable !== undefined && license.status !== "past_due")
-		return { held: false, code: unusable };
-	if (typeof license.expires_at === "string" && Date.parse(license.expires_at) <= Date.now()) {
-		return { held: false, code: "EXPIRED" };
-	}
-	const acts = Array.isArray(license.activations) ? license.activations : [];
-	return acts.some((a) => isObject(a) && a.id === activationId)
-		? { held: true }
-		: { held: false, code: "NOT_ACTIVATED" };
-}
 
 async function askServer(ctx: CheckContext, stored: StoredLicense | null): Promise<Outcome> {
 	const { config, paths, hardwareId } = ctx;
@@ -102,25 +75,24 @@ async function askServer(ctx: CheckContext, stored: StoredLicense | null): Promi
 			return { kind: "activate_first", email: login.user.email };
 		}
 		const creds = await accessToken(paths, config.apiUrl);
-		// A seat the owner freed remotely (the lost laptop) stays free: activate-mine below
-		// would take it again, so it runs only while this activation still holds its seat.
-		const mine = await apiRequest<unknown>(config.apiUrl, "GET", "/api/v1/licenses", {
-			bearer: creds.access_token,
-			timeoutMs: 10_000,
-		});
-		const seat = seatOnRecord(mine, stored.license_id, stored.activation_id);
-		if (!seat.held) return { kind: "refused", code: seat.code };
-		const body = await apiRequest<ActivateResponse>(
+		// A token for the activation on record, never a new one: a seat the owner freed remotely
+		// (the lost laptop) stays free, and a check spends no activation budget.
+		const licenseId = encodeURIComponent(stored.license_id);
+		const activationId = encodeURIComponent(stored.activation_id);
+		const body = await apiRequest<ValidateResponse>(
 			config.apiUrl,
 			"POST",
-			"/api/v1/licenses/activate-mine",
-			{ json: { hardware_id: hardwareId }, bearer: creds.access_token, timeoutMs: 10_000 },
+			`/api/v1/licenses/${licenseId}/activations/${activationId}/token`,
+			{ bearer: creds.access_token, timeoutMs: 10_000 },
 		);
-		return {
-			kind: "token",
-			token: body.token,
-			origin: { source: "account", activation_id: body.activation.id },
-		};
+		if (body.valid && typeof body.token === "string") {
+			return {
+				kind: "token",
+				token: body.token,
+				origin: { source: "account", activation_id: stored.activation_id },
+			};
+		}
+		return { kind: "refused", code: SERVER_CODES[body.code] ?? "NOT_ACTIVATED" };
 	} catch (err) {
 		if (err instanceof ApiFailure) {
 			if (err.code === "RATE_LIMITED")

@@ -27,6 +27,7 @@ import {
 	reissueKey,
 } from "./owner";
 import { listOwnedLicenses } from "./queries";
+import { refreshHeldActivation } from "./refresh";
 import { type ValidateInput, type ValidateResult, validateLicense } from "./validate";
 import { type LicenseView, licenseView, type OwnedLicense } from "./views";
 
@@ -62,6 +63,14 @@ export class Licenses {
 	}
 	reissueKey(userId: string, licenseId: string): Promise<{ license_key: string }> {
 		return reissueKey(this.ctx, userId, licenseId);
+	}
+	/** A fresh token for a machine the user already holds; never activates. */
+	refreshActivation(
+		userId: string,
+		licenseId: string,
+		activationId: string,
+	): Promise<ValidateResult> {
+		return refreshHeldActivation(this.ctx, userId, licenseId, activationId);
 	}
 	freeActivation(userId: string, licenseId: string, activationId: string): Promise<void> {
 		return freeActivation(this.ctx, userId, licenseId, activationId);

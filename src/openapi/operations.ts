@@ -487,6 +487,14 @@ export const operations: Record<string, OperationDoc> = {
 		responses: { 201: ok("The new key, shown this once.", z.object({ license_key: z.string() })) },
 		errors: ["LICENSE_NOT_FOUND"],
 	},
+	"POST /api/v1/licenses/{id}/activations/{activation_id}/token": {
+		summary: "A fresh token for a machine the caller already holds (never activates)",
+		description:
+			"For the license's owner, or the member whose seat holds the machine on an org license. Answers like validate; counts against the validate budget, never the activation budget.",
+		tag: "Licenses",
+		responses: { 200: ok("The verdict, with a token when valid.", ValidateResponse) },
+		errors: ["ACTIVATION_NOT_FOUND"],
+	},
 	"DELETE /api/v1/licenses/{id}/activations/{activation_id}": {
 		summary: "Free a seat remotely (lost laptop)",
 		description: "Another user's activation answers 404, never 403.",

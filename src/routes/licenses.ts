@@ -95,6 +95,22 @@ export const ownerLicenseRoutes = new Hono<AppEnv>()
 			return c.json(await licenses.reissueKey(c.get("user").id, c.req.valid("param").id), 201);
 		},
 	)
+	.post(
+		"/:id/activations/:activation_id/token",
+		requireUser(),
+		validate("param", ActivationParam),
+		// A check, not an activation: the validate budget, per machine.
+		rateLimit("validate", (c) => c.req.param("activation_id") ?? null),
+		validate("json", NoBody),
+		async (c) => {
+			const { licenses } = c.get("services");
+			const { id: licenseId, activation_id: activationId } = c.req.valid("param");
+			return c.json(
+				await licenses.refreshActivation(c.get("user").id, licenseId, activationId),
+				200,
+			);
+		},
+	)
 	.delete(
 		"/:id/activations/:activation_id",
 		requireUser(),

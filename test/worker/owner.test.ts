@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { decodeLicenseTokenUnverified } from "../../src/kernel/token/claims";
 import { sql } from "../support/database";
+import { ownedLicense, sessionUser } from "../support/sessions";
 import { bearer, call, hardwareId, newUser, randomEmail } from "../support/worker-client";
 
 type Json = Record<string, unknown>;
@@ -199,5 +201,42 @@ describe("another user's objects", () => {
 			expect(res.status, `${method} ${path}`).toBe(401);
 			expect(res.body.error.code).toBe("UNAUTHORIZED");
 		}
+	});
+});
+
+describe("a fresh token for a held machine", () => {
+	it("is the owner's for an activation they hold, never activates, and says why when the license is unusable", async () => {
+		const owner = await sessionUser("refresher");
+		const license = await ownedLicense(owner);
+		const hw = hardwareId(`refresh-${owner.id}`);
+		const act = await call<{ activation: { id: string } }>("/api/v1/licenses/activate", {
+			json: { license_key: license.key, hardware_id: hw },
+		});
+		expect(act.status, act.text).toBe(201);
+		const path = `/api/v1/licenses/${license.id}/activations/${act.body.activation.id}/token`;
+		const fresh = await call<{ valid: boolean; code: string; token: string }>(path, {
+			method: "POST",
+			headers: bearer(owner.accessToken),
+		});
+		expect(fresh.status, fresh.text).toBe(200);
+		expect(fresh.body).toMatchObject({ valid: true, code: "VALID" });
+		expect(decodeLicenseTokenUnverified(fresh.body.token)).toMatchObject({
+			sub: license.id,
+			hwid: hw,
+		});
+		const [count] = await sql<{ n: number }>(
+			"select count(*)::int as n from activations where license_id = $1",
+			[license.id],
+		);
+		expect(count?.n).toBe(1);
+		// Another user cannot, and an id that is not theirs is a 404, not a 403.
+		const stranger = await sessionUser("stranger");
+		const theirs = await call(path, { method: "POST", headers: bearer(stranger.accessToken) });
+		expect(theirs.status).toBe(404);
+		expect(theirs.body).toMatchObject({ error: { code: "ACTIVATION_NOT_FOUND" } });
+		await call(`/api/v1/admin/licenses/${license.id}/suspend`, { method: "POST", admin: true });
+		const suspended = await call(path, { method: "POST", headers: bearer(owner.accessToken) });
+		expect(suspended.status).toBe(200);
+		expect(suspended.body).toMatchObject({ valid: false, code: "SUSPENDED", token: null });
 	});
 });

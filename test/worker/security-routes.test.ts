@@ -187,6 +187,17 @@ const inventory: Record<string, RouteEntry> = {
 		body: async () => ({ code: "ORG-00000-00000-00000-00000" }),
 		ok: [400],
 	},
+	"POST /api/v1/licenses/:id/activations/:activation_id/token": {
+		auth: "user",
+		path: async (u) => {
+			const license = await ownedLicense(await u());
+			const res = await call<{ activation: { id: string } }>("/api/v1/licenses/activate", {
+				json: { license_key: license.key, hardware_id: hardwareId() },
+			});
+			return `/api/v1/licenses/${license.id}/activations/${res.body.activation.id}/token`;
+		},
+		ok: [200],
+	},
 	"DELETE /api/v1/licenses/:id/activations/:activation_id": {
 		auth: "user",
 		path: async (u) => {
