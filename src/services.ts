@@ -4,6 +4,7 @@ import type { PasswordHasher } from "./accounts/password";
 import { type AccountService, accountService } from "./accounts/service";
 import type { RequestMeta } from "./audit/log";
 import { type Billing, billing } from "./billing/index";
+import { type CiService, ciService } from "./ci/index";
 import type { Config } from "./config";
 import type { Database } from "./db/client";
 import { Licenses } from "./licenses/index";
@@ -37,6 +38,8 @@ export interface Services {
 	/** Checkout, Portal, webhooks; each answers 503 BILLING_NOT_CONFIGURED without Stripe settings. */
 	billing: Billing;
 	limiter: RateLimiter;
+	/** CI runners: org API keys, trust rules, leases. */
+	ci: CiService;
 	defer: (work: Promise<unknown>) => void;
 }
 
@@ -88,6 +91,7 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 		let mailer: Mailer | undefined;
 		let accounts: AccountService | undefined;
 		let billingService: Billing | undefined;
+		let ci: CiService | undefined;
 		c.set("services", {
 			config,
 			db,
@@ -117,6 +121,10 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 					licenses: this.licenses,
 				});
 				return accounts;
+			},
+			get ci() {
+				ci ??= ciService({ db, config, meta });
+				return ci;
 			},
 			get billing() {
 				billingService ??= billing({ db, config, meta, requestId });

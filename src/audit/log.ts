@@ -26,7 +26,15 @@ export type AuditAction =
 	| "checkout_started"
 	| "checkout_completed"
 	| "webhook_event"
-	| "webhook_signature_failure";
+	| "webhook_signature_failure"
+	| "ci_key_created"
+	| "ci_key_revoked"
+	| "ci_rule_created"
+	| "ci_rule_revoked"
+	| "ci_lease_acquired"
+	| "ci_lease_denied"
+	| "ci_lease_released"
+	| "ci_auth_failed";
 
 export interface AuditEvent {
 	action: AuditAction;

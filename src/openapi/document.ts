@@ -165,7 +165,15 @@ function operation(
 
 	const auth = mw.find((d) => d.kind === "auth");
 	if (auth?.kind === "auth")
-		op.security = [{ [auth.scheme === "admin" ? "adminToken" : "bearerAuth"]: [] }];
+		op.security = [
+			{
+				[auth.scheme === "admin"
+					? "adminToken"
+					: auth.scheme === "ci"
+						? "ciCredential"
+						: "bearerAuth"]: [],
+			},
+		];
 
 	const responses: Record<string, JsonObject> = {};
 	for (const [status, r] of Object.entries(doc.responses)) {
@@ -268,6 +276,11 @@ export function openApiDocument(app: Hono<AppEnv>, serverUrl: string): JsonObjec
 				description: "Bearer ADMIN_TOKEN; 404 when none is configured (SPEC §3.5).",
 			},
 			{ name: "Webhooks" },
+			{
+				name: "CI",
+				description:
+					"CI runner leases (issue 11): org API keys and workload-identity trust rules for org admins, leases for jobs.",
+			},
 		],
 		paths,
 		components: {
@@ -278,6 +291,12 @@ export function openApiDocument(app: Hono<AppEnv>, serverUrl: string): JsonObjec
 					scheme: "bearer",
 					bearerFormat: "JWT",
 					description: "A session's access token (15 minutes); renew with /api/v1/auth/refresh.",
+				},
+				ciCredential: {
+					type: "http",
+					scheme: "bearer",
+					description:
+						"A CI job's credential: an org API key (`cdt_ci_…`), the job's OIDC ID token from a provider an org trust rule names (GitHub Actions, GitLab), or — for heartbeat and release — the lease token itself.",
 				},
 				adminToken: {
 					type: "http",
