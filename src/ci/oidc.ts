@@ -47,7 +47,8 @@ export type OidcOutcome =
 async function fetchJson(url: string): Promise<unknown> {
 	const res = await fetch(url, {
 		headers: { accept: "application/json" },
-		redirect: "error",
+		// No redirects: the keys come from where discovery said ("error" is not offered by workerd).
+		redirect: "manual",
 		signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
 	});
 	if (!res.ok) throw new Error(`${url} answered ${res.status}`);
