@@ -31,6 +31,7 @@ const main: AnyCommand = {
 		whoami: () => import("./commands/whoami").then((m) => m.default),
 		signup: () => import("./commands/signup").then((m) => m.default),
 		upgrade: () => import("./commands/upgrade").then((m) => m.default),
+		ci: () => import("./commands/ci").then((m) => m.default),
 	},
 };
 
