@@ -6,7 +6,7 @@
  * simply expiring — nothing has to clean up for the count to be right.
  */
 import { and, eq, isNull, sql } from "drizzle-orm";
-import { recordAudit } from "../audit/log";
+import { auditRow, recordAudit } from "../audit/log";
 import type { Queryable } from "../db/client";
 import { ciLeases } from "../db/schema";
 import { ApiError, apiError } from "../errors";
@@ -113,71 +113,81 @@ export async function acquireLease(
 	const ttl = input.ttl_s ?? CI_LEASE_DEFAULT_TTL_S;
 	try {
 		return await deps.db.transaction(async (tx) => {
-			await lockOrg(tx, caller.orgId);
+			// Read before the lock: the lock is held only for the one statement that decides.
 			const { license, usableUntil } = await usableLicense(tx, caller.orgId, now);
-			// One statement for both questions: this job's live lease, and how many are live.
-			const [summary] = (await tx.execute(sql`
-				select count(*)::int as active,
-					(extract(epoch from min(expires_at)) * 1000)::float8 as next_free_ms,
-					(array_agg(id order by created_at) filter (where job_id = ${input.job_id}))[1] as own_id,
-					(extract(epoch from min(expires_at) filter (where job_id = ${input.job_id})) * 1000)::float8 as own_expires_ms
-				from ci_leases
-				where org_id = ${caller.orgId} and released_at is null and expires_at > clock_timestamp()`)) as unknown as Array<{
-				active: number;
-				next_free_ms: number | null;
-				own_id: string | null;
-				own_expires_ms: number | null;
-			}>;
-			if (summary?.own_id && summary.own_expires_ms !== null) {
-				const lease = {
-					id: summary.own_id,
-					orgId: caller.orgId,
-					jobId: input.job_id,
-					expiresAt: new Date(summary.own_expires_ms),
-				};
-				return { created: false, lease: await leaseToken(deps, license, lease) };
-			}
-			const limit = license.entitlements.ci_runners;
-			const active = summary?.active ?? 0;
-			if (active >= limit) {
-				const next = summary?.next_free_ms;
-				throw apiError(
-					"CI_CONCURRENCY_LIMIT",
-					`All ${limit} CI runner slot(s) of this organisation's plan are in use.`,
-					{
-						limit,
-						active,
-						next_free_at: typeof next === "number" ? new Date(next).toISOString() : null,
-					},
-				);
-			}
-			const [row] = await tx
-				.insert(ciLeases)
-				.values({
-					id: newId("cil"),
-					orgId: caller.orgId,
-					licenseId: license.id,
-					jobId: input.job_id,
-					runner: input.runner ?? null,
-					grantedBy: caller.grantedBy,
-					expiresAt: leaseEnd(ttl, usableUntil),
-				})
-				.returning({ id: ciLeases.id, expiresAt: ciLeases.expiresAt });
-			if (!row) throw new Error("insert returned no row");
-			await recordAudit(tx, deps.meta, {
+			await lockOrg(tx, caller.orgId);
+			const leaseId = newId("cil");
+			const audit = auditRow(deps.meta, {
 				action: "ci_lease_acquired",
 				result: "success",
 				licenseId: license.id,
 				detail: {
 					org_id: caller.orgId,
 					job_id: input.job_id,
-					lease_id: row.id,
+					lease_id: leaseId,
 					granted_by: caller.grantedBy,
 					...(caller.via === "oidc" && caller.subject ? { subject: caller.subject } : {}),
 				},
 			});
-			const lease = { ...row, orgId: caller.orgId, jobId: input.job_id };
-			return { created: true, lease: await leaseToken(deps, license, lease) };
+			const limit = license.entitlements.ci_runners;
+			// One statement, after the lock so its snapshot sees every committed lease: this job's
+			// live lease if any, else a new one (and its audit row) if a slot is free, plus the
+			// counts a refusal reports.
+			const [decision] = (await tx.execute(sql`
+				with live as (
+					select id, job_id, expires_at, created_at from ci_leases
+					where org_id = ${caller.orgId} and released_at is null and expires_at > clock_timestamp()
+				),
+				own as (select id, expires_at from live where job_id = ${input.job_id} order by created_at limit 1),
+				summary as (select count(*)::int as active, min(expires_at) as next_free from live),
+				created as (
+					insert into ci_leases (id, org_id, license_id, job_id, runner, granted_by, expires_at)
+					select ${leaseId}, ${caller.orgId}, ${license.id}, ${input.job_id}, ${input.runner ?? null},
+						${caller.grantedBy}, ${leaseEnd(ttl, usableUntil)}
+					where not exists (select 1 from own) and (select active from summary) < ${limit}
+					returning id, expires_at
+				),
+				audited as (
+					insert into audit_logs (id, action, result, license_id, ip, user_agent, detail)
+					select ${audit.id}, ${audit.action}, ${audit.result}, ${license.id}, ${audit.ip ?? null},
+						${audit.userAgent ?? null}, ${JSON.stringify(audit.detail)}::jsonb
+					from created
+				)
+				select
+					(select active from summary) as active,
+					(select (extract(epoch from next_free) * 1000)::float8 from summary) as next_free_ms,
+					(select id from own) as own_id,
+					(select (extract(epoch from expires_at) * 1000)::float8 from own) as own_expires_ms,
+					(select id from created) as new_id,
+					(select (extract(epoch from expires_at) * 1000)::float8 from created) as new_expires_ms`)) as unknown as Array<{
+				active: number;
+				next_free_ms: number | null;
+				own_id: string | null;
+				own_expires_ms: number | null;
+				new_id: string | null;
+				new_expires_ms: number | null;
+			}>;
+			const found = decision?.own_id ?? decision?.new_id;
+			const expiresMs = decision?.own_expires_ms ?? decision?.new_expires_ms;
+			if (found && typeof expiresMs === "number") {
+				const lease = {
+					id: found,
+					orgId: caller.orgId,
+					jobId: input.job_id,
+					expiresAt: new Date(expiresMs),
+				};
+				return { created: !decision?.own_id, lease: await leaseToken(deps, license, lease) };
+			}
+			const next = decision?.next_free_ms;
+			throw apiError(
+				"CI_CONCURRENCY_LIMIT",
+				`All ${limit} CI runner slot(s) of this organisation's plan are in use.`,
+				{
+					limit,
+					active: decision?.active ?? 0,
+					next_free_at: typeof next === "number" ? new Date(next).toISOString() : null,
+				},
+			);
 		});
 	} catch (err) {
 		return denied(deps, caller, input.job_id, err);
@@ -204,8 +214,8 @@ export async function heartbeatLease(
 	leaseOf(caller, leaseId);
 	const now = new Date();
 	return deps.db.transaction(async (tx) => {
-		await lockOrg(tx, caller.orgId);
 		const { license, usableUntil } = await usableLicense(tx, caller.orgId, now);
+		await lockOrg(tx, caller.orgId);
 		const [row] = await tx
 			.update(ciLeases)
 			.set({ expiresAt: leaseEnd(ttlS ?? CI_LEASE_DEFAULT_TTL_S, usableUntil) })
@@ -228,24 +238,25 @@ export async function heartbeatLease(
 /** Frees the slot now. Releasing twice is fine; an unknown or foreign lease is a 404. */
 export async function releaseLease(deps: CiDeps, caller: CiCaller, leaseId: string): Promise<void> {
 	leaseOf(caller, leaseId);
-	const [row] = await deps.db
-		.select({ id: ciLeases.id, licenseId: ciLeases.licenseId, releasedAt: ciLeases.releasedAt })
-		.from(ciLeases)
-		.where(and(eq(ciLeases.id, leaseId), eq(ciLeases.orgId, caller.orgId)));
-	if (!row) throw apiError("NOT_FOUND", "No lease with this id.");
-	if (row.releasedAt) return;
-	await deps.db.transaction(async (tx) => {
-		const released = await tx
-			.update(ciLeases)
-			.set({ releasedAt: sql`clock_timestamp()` })
-			.where(and(eq(ciLeases.id, leaseId), isNull(ciLeases.releasedAt)))
-			.returning({ id: ciLeases.id });
-		if (released.length === 0) return;
-		await recordAudit(tx, deps.meta, {
-			action: "ci_lease_released",
-			result: "success",
-			licenseId: row.licenseId,
-			detail: { org_id: caller.orgId, lease_id: leaseId, via: caller.via },
-		});
+	const audit = auditRow(deps.meta, {
+		action: "ci_lease_released",
+		result: "success",
+		detail: { org_id: caller.orgId, lease_id: leaseId, via: caller.via },
 	});
+	// One statement: find, release if still held, audit only a real release.
+	const [row] = (await deps.db.execute(sql`
+		with target as (select id from ci_leases where id = ${leaseId} and org_id = ${caller.orgId}),
+		released as (
+			update ci_leases set released_at = clock_timestamp()
+			where id = (select id from target) and released_at is null
+			returning id, license_id
+		),
+		audited as (
+			insert into audit_logs (id, action, result, license_id, ip, user_agent, detail)
+			select ${audit.id}, ${audit.action}, ${audit.result}, license_id, ${audit.ip ?? null},
+				${audit.userAgent ?? null}, ${JSON.stringify(audit.detail)}::jsonb
+			from released
+		)
+		select (select id from target) as id`)) as unknown as Array<{ id: string | null }>;
+	if (!row?.id) throw apiError("NOT_FOUND", "No lease with this id.");
 }
