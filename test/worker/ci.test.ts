@@ -331,6 +331,22 @@ describe("workload identity (OIDC trust rules)", () => {
 			"select count(*)::int as n from audit_logs where action = 'ci_auth_failed' and detail->>'via' = 'oidc'",
 		);
 		expect((after[0]?.n ?? 0) - (before[0]?.n ?? 0)).toBeGreaterThanOrEqual(cases.length);
+		// Each refusal is audited with why (and never the token).
+		const reasons = await sql<{ reason: string; detail: string }>(
+			"select detail->>'reason' as reason, detail::text as detail from audit_logs where action = 'ci_auth_failed' and detail->>'via' = 'oidc' order by at desc, id desc limit $1",
+			[cases.length],
+		);
+		expect(new Set(reasons.map((r) => r.reason))).toEqual(
+			new Set([
+				"claim_aud",
+				"no_matching_rule",
+				"expired",
+				"bad_signature",
+				"algorithm_not_allowed",
+				"untrusted_issuer",
+			]),
+		);
+		for (const r of reasons) expect(r.detail).not.toContain(signed.slice(0, 30));
 	});
 
 	it("stops granting once the rule is revoked; rules are validated and managed by admins only", async () => {
