@@ -8,6 +8,7 @@
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { gzipSync } from "node:zlib";
+import { runCiLeaseBench } from "./ci-leases";
 import { runCliBench } from "./cli-status";
 import { type BenchRow, fmt, run } from "./lib";
 import { runPasswordBench } from "./passwords";
@@ -23,6 +24,7 @@ const sections: Array<[string, () => Promise<{ rows: BenchRow[] }>]> = [
 	["validate on Node", () => runValidateNodeBench()],
 	["validate in workerd", () => runValidateWorkerdBench()],
 	["license tokens", () => runTokenBench()],
+	["CI leases", () => runCiLeaseBench()],
 	["CLI start-up", () => runCliBench()],
 	["passwords", () => runPasswordBench()],
 	["Worker bundle", bundleSize],

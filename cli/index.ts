@@ -39,6 +39,7 @@ const main: AnyCommand = {
 				description: "Show the help of a command: coditect help license status",
 			},
 		},
+		ci: () => import("./commands/ci").then((m) => m.default),
 	},
 };
 

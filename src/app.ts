@@ -12,6 +12,7 @@ import { securityHeaders } from "./middleware/security-headers";
 import { adminRoutes } from "./routes/admin";
 import { authRoutes, seedAuthRoutes } from "./routes/auth";
 import { billingPages, billingRoutes } from "./routes/billing";
+import { ciRoutes, orgCiRoutes } from "./routes/ci";
 import { docsRoutes } from "./routes/docs";
 import { keyHolderRoutes, ownerLicenseRoutes } from "./routes/licenses";
 import { meRoutes } from "./routes/me";
@@ -55,6 +56,8 @@ export function newApp(runtime: Runtime): Hono<AppEnv> {
 	app.route("/billing", billingPages);
 	app.route("/api/v1/billing", billingRoutes);
 	app.route("/billing", billingRoutes); // seed alias for older clients
+	app.route("/api/v1/orgs", orgCiRoutes);
+	app.route("/api/v1/ci", ciRoutes);
 	app.route("/webhooks", webhookRoutes);
 	app.route("/", docsRoutes(app, runtime));
 

@@ -4,6 +4,7 @@ import type { PasswordHasher } from "./accounts/password";
 import { type AccountService, accountService } from "./accounts/service";
 import type { RequestMeta } from "./audit/log";
 import { type Billing, billing } from "./billing/index";
+import { type CiService, ciService } from "./ci/index";
 import type { Config } from "./config";
 import type { Database } from "./db/client";
 import { Licenses } from "./licenses/index";
@@ -41,6 +42,8 @@ export interface Services {
 	/** Checkout, Portal, webhooks; each answers 503 BILLING_NOT_CONFIGURED without Stripe settings. */
 	billing: Billing;
 	limiter: RateLimiter;
+	/** CI runners: org API keys, trust rules, leases. */
+	ci: CiService;
 	defer: (work: Promise<unknown>) => void;
 }
 
@@ -102,6 +105,7 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 		let accounts: AccountService | undefined;
 		let billingService: Billing | undefined;
 		let orgs: Orgs | undefined;
+		let ci: CiService | undefined;
 		c.set("services", {
 			config,
 			db,
@@ -143,6 +147,10 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 					now: () => new Date(),
 				});
 				return orgs;
+			},
+			get ci() {
+				ci ??= ciService({ db, config, meta });
+				return ci;
 			},
 			get billing() {
 				billingService ??= billing({ db, config, meta, requestId });

@@ -32,7 +32,15 @@ export type AuditAction =
 	| "org_invite"
 	| "org_join"
 	| "org_role_change"
-	| "org_member_remove";
+	| "org_member_remove"
+	| "ci_key_created"
+	| "ci_key_revoked"
+	| "ci_rule_created"
+	| "ci_rule_revoked"
+	| "ci_lease_acquired"
+	| "ci_lease_denied"
+	| "ci_lease_released"
+	| "ci_auth_failed";
 
 export interface AuditEvent {
 	action: AuditAction;

@@ -6,6 +6,7 @@
 
 export * from "./base64url";
 export * from "./license-key";
+export * from "./token/ci";
 export * from "./token/claims";
 export * from "./token/keys";
 export * from "./token/sign";

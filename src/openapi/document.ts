@@ -184,7 +184,17 @@ function operation(
 	// Public operations say so (`[]`) rather than leave a reader or linter to guess.
 	const auth = mw.find((d) => d.kind === "auth");
 	op.security =
-		auth?.kind === "auth" ? [{ [auth.scheme === "admin" ? "adminToken" : "bearerAuth"]: [] }] : [];
+		auth?.kind === "auth"
+			? [
+					{
+						[auth.scheme === "admin"
+							? "adminToken"
+							: auth.scheme === "ci"
+								? "ciCredential"
+								: "bearerAuth"]: [],
+					},
+				]
+			: [];
 
 	const responses: Record<string, JsonObject> = {};
 	for (const [status, r] of Object.entries(doc.responses)) {
@@ -268,6 +278,11 @@ const TAGS: Array<{ name: Tag; description: string }> = [
 			"Team, SMB and Enterprise: organisations, named seats taken by emailed invitations, roles, and the org dashboard.",
 	},
 	{
+		name: "CI",
+		description:
+			"CI runner leases: org API keys and workload-identity trust rules for org admins, leases for jobs.",
+	},
+	{
 		name: "Billing",
 		description:
 			"Stripe Checkout to buy a plan and the Customer Portal to manage it; 503 BILLING_NOT_CONFIGURED on a server without Stripe.",
@@ -326,6 +341,12 @@ export function openApiDocument(app: Hono<AppEnv>, serverUrl: string): JsonObjec
 					scheme: "bearer",
 					bearerFormat: "JWT",
 					description: "A session's access token (15 minutes); renew with /api/v1/auth/refresh.",
+				},
+				ciCredential: {
+					type: "http",
+					scheme: "bearer",
+					description:
+						"A CI job's credential: an org API key (`cdt_ci_…`), the job's OIDC ID token from a provider an org trust rule names (GitHub Actions, GitLab), or — for heartbeat and release — the lease token itself.",
 				},
 				adminToken: {
 					type: "http",

@@ -8,6 +8,7 @@
 import { z } from "zod";
 import type { ProviderInfo } from "../accounts/oauth";
 import type { SessionView } from "../accounts/sessions";
+import type { ApiKeyView, LeaseView, TrustRuleView } from "../ci/index";
 import { LICENSE_STATUSES, type PlanEntitlements as PlanEntitlementsType } from "../db/schema";
 import type { ErrorCode } from "../errors";
 import { codeToStatus } from "../errors";
@@ -279,7 +280,8 @@ export type Tag =
 	| "Organisations"
 	| "Billing"
 	| "Operators"
-	| "Webhooks";
+	| "Webhooks"
+	| "CI";
 
 export interface ResponseDoc {
 	description: string;
@@ -629,6 +631,125 @@ export const operations: Record<string, OperationDoc> = {
 		errors: ["INVALID_REQUEST", "PAYLOAD_TOO_LARGE", "BILLING_NOT_CONFIGURED"],
 	},
 };
+
+const ApiKey = z
+	.object({
+		id: z.string().describe("`cik_…`"),
+		name: z.string(),
+		key_last4: z.string().describe("The key is shown in full only when it is created."),
+		created_at: isoTime,
+		last_used_at: isoTime.nullable().describe("Updated at most once a minute."),
+		revoked_at: isoTime.nullable(),
+	})
+	.register(components, { id: "OrgApiKey" }) satisfies z.ZodType<ApiKeyView>;
+
+const TrustRule = z
+	.object({
+		id: z.string().describe("`ctr_…`"),
+		name: z.string(),
+		issuer: z
+			.string()
+			.describe("The CI provider's OIDC issuer, e.g. https://token.actions.githubusercontent.com."),
+		audience: z
+			.string()
+			.describe("The `aud` tokens must carry; defaults to this server's public URL."),
+		conditions: z
+			.record(z.string(), z.string())
+			.describe("Claim → exact value or `*` glob, all of which must hold (at least one exact)."),
+		created_at: isoTime,
+		revoked_at: isoTime.nullable(),
+	})
+	.register(components, { id: "CiTrustRule" }) satisfies z.ZodType<TrustRuleView>;
+
+const Lease = z
+	.object({
+		lease_id: z.string().describe("`cil_…`"),
+		org_id: z.string(),
+		job_id: z.string(),
+		token: z
+			.string()
+			.describe(
+				'Compact JWS, Ed25519 with the license-token key: header `{"alg":"EdDSA","typ":"coditect-ci+jwt","kid"}`, claims `iss`, `aud` "coditect-ci", `sub` (license id), `jti`, `iat`, `nbf`, `exp` (= the lease\'s end, ≤ 1 h), `ci` {org, job, lease}, `lic` {plan, status, expires_at, entitlements}.',
+			),
+		expires_at: isoTime,
+	})
+	.register(components, { id: "CiLease" }) satisfies z.ZodType<LeaseView>;
+
+const ciOperations: Record<string, OperationDoc> = {
+	"POST /api/v1/orgs/{id}/api-keys": {
+		summary: "Create an org API key for CI",
+		description:
+			"Owners and admins. The key (`cdt_ci_` + 256 random bits) is in this answer only; it is stored as a keyed hash.",
+		tag: "CI",
+		responses: {
+			201: ok("The key, shown this once.", z.object({ api_key: ApiKey, key: z.string() })),
+		},
+		errors: ["NOT_FOUND", "FORBIDDEN"],
+	},
+	"GET /api/v1/orgs/{id}/api-keys": {
+		summary: "The org's API keys",
+		tag: "CI",
+		responses: {
+			200: ok("Keys, masked, revoked ones included.", z.object({ api_keys: z.array(ApiKey) })),
+		},
+		errors: ["NOT_FOUND", "FORBIDDEN"],
+	},
+	"DELETE /api/v1/orgs/{id}/api-keys/{key_id}": {
+		summary: "Revoke an org API key",
+		description: "Leases it granted run until they expire; no new ones. Idempotent.",
+		tag: "CI",
+		responses: { 204: ok("Revoked.") },
+		errors: ["NOT_FOUND", "FORBIDDEN"],
+	},
+	"POST /api/v1/orgs/{id}/ci-trust-rules": {
+		summary: "Trust a CI provider's OIDC ID tokens",
+		description:
+			"Workload identity: jobs whose ID token comes from `issuer`, names `audience` and satisfies every condition may lease without a static secret.",
+		tag: "CI",
+		responses: { 201: ok("The rule.", z.object({ trust_rule: TrustRule })) },
+		errors: ["NOT_FOUND", "FORBIDDEN"],
+	},
+	"GET /api/v1/orgs/{id}/ci-trust-rules": {
+		summary: "The org's CI trust rules",
+		tag: "CI",
+		responses: {
+			200: ok("Rules, revoked ones included.", z.object({ trust_rules: z.array(TrustRule) })),
+		},
+		errors: ["NOT_FOUND", "FORBIDDEN"],
+	},
+	"DELETE /api/v1/orgs/{id}/ci-trust-rules/{rule_id}": {
+		summary: "Revoke a CI trust rule",
+		tag: "CI",
+		responses: { 204: ok("Revoked.") },
+		errors: ["NOT_FOUND", "FORBIDDEN"],
+	},
+	"POST /api/v1/ci/leases": {
+		summary: "Lease a CI runner slot",
+		description:
+			"Bearer org API key or trusted CI ID token. 201 with a new lease, or 200 with the job's live lease when `job_id` already holds one. Live leases never exceed the plan's `ci_runners`; over it → 409 `CI_CONCURRENCY_LIMIT` with `limit`, `active`, `next_free_at`. A lease ends at `expires_at` unless heartbeated.",
+		tag: "CI",
+		responses: { 201: ok("A new lease.", Lease), 200: ok("The job's live lease.", Lease) },
+		errors: ["CI_CONCURRENCY_LIMIT", "FORBIDDEN", "EXPIRED", "SUSPENDED", "REVOKED", "BAD_GATEWAY"],
+	},
+	"POST /api/v1/ci/leases/{id}/heartbeat": {
+		summary: "Extend a lease",
+		description:
+			"Bearer the lease token (or the org's API key / ID token). Extends by `ttl_s` (default 900) from now with a new token; an expired or released lease is a 404.",
+		tag: "CI",
+		responses: { 200: ok("The extended lease.", Lease) },
+		errors: ["NOT_FOUND", "FORBIDDEN", "EXPIRED", "SUSPENDED", "REVOKED"],
+	},
+	"DELETE /api/v1/ci/leases/{id}": {
+		summary: "Release a lease",
+		description: "Frees the slot at once. Idempotent; an unknown or another org's lease is a 404.",
+		tag: "CI",
+		responses: { 204: ok("Released.") },
+		errors: ["NOT_FOUND"],
+	},
+};
+Object.assign(operations, ciOperations);
+
+/** The seed's paths (SPEC §3), same handlers; documented as deprecated copies. */
 
 /** The seed's paths (docs/api.md §3), same handlers; documented as deprecated copies. */
 export const aliases: Record<string, string> = {

@@ -9,7 +9,8 @@ import type { z } from "zod";
 export type MiddlewareDoc =
 	| { kind: "input"; target: string; schema: z.ZodType }
 	/** `bearer`: a user's access token; `admin`: the operator's ADMIN_TOKEN. */
-	| { kind: "auth"; scheme: "bearer" | "admin" }
+	/** `ci`: an org API key, a trusted CI OIDC ID token, or (heartbeat, release) the lease token. */
+	| { kind: "auth"; scheme: "bearer" | "admin" | "ci" }
 	| { kind: "rate-limit"; rule: string; limit: number; windowSeconds: number };
 
 const docs = new WeakMap<object, MiddlewareDoc>();

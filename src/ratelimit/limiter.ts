@@ -21,6 +21,14 @@ export const RATE_LIMITS = {
 	signup: { limit: 3, windowSeconds: 60 },
 	validate: { limit: 60, windowSeconds: 60 },
 	activate: { limit: 10, windowSeconds: 3600 },
+	/**
+	 * CI lease acquisitions per client address (an IPv6 /64): a job leases once and then
+	 * heartbeats, so 10 a second from one address is far above honest use (a company NAT in
+	 * front of many self-hosted runners) yet bounds ID-token checks and org-lock traffic from
+	 * a runaway retry loop. Heartbeat and release are not limited: a 429 there would keep a
+	 * slot taken or let a running job's lease lapse.
+	 */
+	ci_lease: { limit: 600, windowSeconds: 60 },
 } as const;
 export type RateLimitRule = keyof typeof RATE_LIMITS;
 

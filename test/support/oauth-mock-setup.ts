@@ -9,6 +9,8 @@
  * a lockout or an expiry into the past. From Node, because postgres.js sockets opened by test
  * code inside workerd outlive their I/O context and end in stray rejections.
  *
+ * `POST /_test/ci-id-token {claims, expires_in?}` signs a CI job's ID token with the mock's key.
+ *
  * Who signs in is chosen by the test: `login_hint=<sub>|<email>|<verified 0/1>` on /authorize
  * is remembered for the code it issues and stamped into the tokens for that code.
  */
@@ -110,6 +112,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
 	server.service.addRoute("GET", "/_test/mails", (req, res) => {
 		const to = String(req.query.to ?? "").toLowerCase();
 		json(res, 200, { mails: mails.filter((m) => m.to.toLowerCase() === to) });
+	});
+
+	// A CI provider's OIDC ID token (GitHub Actions / GitLab shaped claims chosen by the test),
+	// signed with the mock's key: for the CI trust-rule tests.
+	server.service.addRoute("POST", "/_test/ci-id-token", async (req, res) => {
+		const body = req.body as { claims?: Record<string, unknown>; expires_in?: number };
+		const token = await server.issuer.buildToken({
+			expiresIn: body.expires_in ?? 300,
+			scopesOrTransform: (_header, payload) => Object.assign(payload, body.claims ?? {}),
+		});
+		json(res, 200, { token });
 	});
 
 	let db: postgres.Sql | undefined;

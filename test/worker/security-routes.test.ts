@@ -13,6 +13,7 @@ import { newApp } from "../../src/app";
 import { buildConfig, type Config } from "../../src/config";
 import type { Database } from "../../src/db/client";
 import { SettingsSchema, settingsFrom } from "../../src/env";
+import { newId } from "../../src/ids";
 import { memoryRateLimiter } from "../../src/ratelimit/limiter";
 import type { Runtime } from "../../src/services";
 import worker from "../../src/worker";
@@ -42,14 +43,19 @@ type Json = Record<string, unknown>;
 type Caller = () => Promise<SessionUser>;
 
 interface RouteEntry {
-	/** Who may call it: nobody special, a logged-in user, the operator, or Stripe (signature). */
-	auth: "none" | "user" | "admin" | "stripe";
+	/**
+	 * Who may call it: nobody special, a logged-in user, the operator, Stripe (signature), or a
+	 * CI job (an org API key of the probe user's org).
+	 */
+	auth: "none" | "user" | "admin" | "stripe" | "ci";
 	/** The concrete path when the pattern has parameters; may create what it points at. */
 	path?: (user: Caller) => Promise<string>;
 	/** A body the route accepts; absent for GET and for routes that take no body. */
 	body?: (user: Caller) => Promise<Json>;
 	/** What a well-formed request answers here (some routes cannot reach a 2xx in a test). */
 	ok: number[];
+	/** Body fields whose valid values are objects (a map of claims): an object there is no error. */
+	objectFields?: string[];
 }
 
 const licenseBody = async () => ({
@@ -95,6 +101,48 @@ async function orgWithMember(owner: SessionUser): Promise<{ orgId: string; membe
 	]);
 	return { orgId, member: other.id };
 }
+
+/** The probe user's org (owner), with an smb license and an API key; made once per user. */
+const ciOrgs = new WeakMap<SessionUser, Promise<{ orgId: string; key: string }>>();
+function ciOrgOf(u: SessionUser): Promise<{ orgId: string; key: string }> {
+	let made = ciOrgs.get(u);
+	if (!made) {
+		made = (async () => {
+			const orgId = newId("org");
+			const { id: licenseId } = await createLicense({ plan: "smb" });
+			await sql("insert into orgs (id, name) values ($1, 'inventory')", [orgId]);
+			await sql(
+				"insert into org_members (id, org_id, user_id, role) values ($1, $2, $3, 'owner')",
+				[newId("seat"), orgId, u.id],
+			);
+			await sql("update licenses set org_id = $1 where id = $2", [orgId, licenseId]);
+			const res = await call<{ key: string }>(`/api/v1/orgs/${orgId}/api-keys`, {
+				json: { name: "inventory" },
+				headers: { authorization: `Bearer ${u.accessToken}` },
+			});
+			if (res.status !== 201) throw new Error(`api key failed: ${res.status} ${res.text}`);
+			return { orgId, key: res.body.key };
+		})();
+		ciOrgs.set(u, made);
+	}
+	return made;
+}
+const orgPath = (suffix: string) => async (u: Caller) =>
+	`/api/v1/orgs/${(await ciOrgOf(await u())).orgId}${suffix}`;
+const ruleBody = async () => ({
+	name: "GitHub Actions",
+	issuer: inject("oauthIssuer"),
+	conditions: { repository_owner: "inventory" },
+});
+const leaseOf = async (u: Caller): Promise<string> => {
+	const res = await call<{ lease_id: string }>("/api/v1/ci/leases", {
+		json: { job_id: crypto.randomUUID() },
+		headers: { authorization: `Bearer ${(await ciOrgOf(await u())).key}` },
+		ip: randomIp(),
+	});
+	if (res.status !== 201) throw new Error(`lease failed: ${res.status} ${res.text}`);
+	return res.body.lease_id;
+};
 
 /** Every route of the app, with what it takes to call it well. */
 const inventory: Record<string, RouteEntry> = {
@@ -229,6 +277,67 @@ const inventory: Record<string, RouteEntry> = {
 	"POST /api/v1/billing/portal": { auth: "user", ok: [404] },
 	"POST /billing/portal": { auth: "user", ok: [404] },
 	"POST /webhooks/stripe": { auth: "stripe", ok: [200] },
+	"POST /api/v1/orgs/:id/api-keys": {
+		auth: "user",
+		path: orgPath("/api-keys"),
+		body: async () => ({ name: "github" }),
+		ok: [201],
+	},
+	"GET /api/v1/orgs/:id/api-keys": { auth: "user", path: orgPath("/api-keys"), ok: [200] },
+	"DELETE /api/v1/orgs/:id/api-keys/:key_id": {
+		auth: "user",
+		path: async (u) => {
+			const user = await u();
+			const base = `/api/v1/orgs/${(await ciOrgOf(user)).orgId}/api-keys`;
+			const res = await call<{ api_key: { id: string } }>(base, {
+				json: { name: "doomed" },
+				headers: { authorization: `Bearer ${user.accessToken}` },
+			});
+			return `${base}/${res.body.api_key.id}`;
+		},
+		ok: [204],
+	},
+	"POST /api/v1/orgs/:id/ci-trust-rules": {
+		auth: "user",
+		path: orgPath("/ci-trust-rules"),
+		body: ruleBody,
+		ok: [201],
+		objectFields: ["conditions"],
+	},
+	"GET /api/v1/orgs/:id/ci-trust-rules": {
+		auth: "user",
+		path: orgPath("/ci-trust-rules"),
+		ok: [200],
+	},
+	"DELETE /api/v1/orgs/:id/ci-trust-rules/:rule_id": {
+		auth: "user",
+		path: async (u) => {
+			const user = await u();
+			const base = `/api/v1/orgs/${(await ciOrgOf(user)).orgId}/ci-trust-rules`;
+			const res = await call<{ trust_rule: { id: string } }>(base, {
+				json: await ruleBody(),
+				headers: { authorization: `Bearer ${user.accessToken}` },
+			});
+			return `${base}/${res.body.trust_rule.id}`;
+		},
+		ok: [204],
+	},
+	"POST /api/v1/ci/leases": {
+		auth: "ci",
+		body: async () => ({ job_id: crypto.randomUUID(), runner: "inventory" }),
+		ok: [201],
+	},
+	"POST /api/v1/ci/leases/:id/heartbeat": {
+		auth: "ci",
+		path: async (u) => `/api/v1/ci/leases/${await leaseOf(u)}/heartbeat`,
+		body: async () => ({ ttl_s: 120 }),
+		ok: [200],
+	},
+	"DELETE /api/v1/ci/leases/:id": {
+		auth: "ci",
+		path: async (u) => `/api/v1/ci/leases/${await leaseOf(u)}`,
+		ok: [204],
+	},
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -312,6 +421,7 @@ async function send(probe: Probe, target: Target = live): Promise<Answer> {
 async function credentials(entry: RouteEntry, user: Caller): Promise<Record<string, string>> {
 	if (entry.auth === "user") return { authorization: `Bearer ${(await user()).accessToken}` };
 	if (entry.auth === "admin") return { authorization: `Bearer ${inject("adminToken")}` };
+	if (entry.auth === "ci") return { authorization: `Bearer ${(await ciOrgOf(await user())).key}` };
 	return {};
 }
 
@@ -521,7 +631,10 @@ describe.each(served)("%s", (route) => {
 				for (const field of Object.keys(good)) {
 					const value = good[field];
 					const long = typeof value === "number" ? 10 ** 12 : `SECRET-${"A".repeat(5000)}`;
-					for (const bad of [long, { nested: "SECRET-VALUE-123" }]) {
+					const wrongType = entry.objectFields?.includes(field)
+						? []
+						: [{ nested: "SECRET-VALUE-123" }];
+					for (const bad of [long, ...wrongType]) {
 						const res = await send({ ...probe, body: JSON.stringify({ ...good, [field]: bad }) });
 						const body = expectErrorBody(res, 400, "INVALID_REQUEST");
 						expect(body.error.fields, res.text).toContain(field);

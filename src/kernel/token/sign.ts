@@ -3,6 +3,7 @@
  * signing claims into a compact JWS. The CLI never imports this file.
  */
 import { encodeBase64Url, encodeUtf8 } from "../base64url";
+import { CI_TOKEN_AUDIENCE, CI_TOKEN_TYPE, type CiTokenClaims, readCiClaims } from "./ci";
 import {
 	LICENSE_TOKEN_AUDIENCE,
 	LICENSE_TOKEN_TYPE,
@@ -159,7 +160,20 @@ export async function signLicenseToken(
 	if (payload === null || payload.aud !== LICENSE_TOKEN_AUDIENCE) {
 		throw new TypeError("license token claims are malformed");
 	}
-	const header = { alg: JWS_ALGORITHM, typ: LICENSE_TOKEN_TYPE, kid: key.kid };
+	return signJws(key, LICENSE_TOKEN_TYPE, payload);
+}
+
+/** Signs CI lease token claims (`typ: "coditect-ci+jwt"`); throws `TypeError` for malformed ones. */
+export async function signCiToken(key: SigningKey, claims: CiTokenClaims): Promise<string> {
+	const payload = readCiClaims(claims);
+	if (payload === null || payload.aud !== CI_TOKEN_AUDIENCE) {
+		throw new TypeError("ci token claims are malformed");
+	}
+	return signJws(key, CI_TOKEN_TYPE, payload);
+}
+
+async function signJws(key: SigningKey, typ: string, payload: unknown): Promise<string> {
+	const header = { alg: JWS_ALGORITHM, typ, kid: key.kid };
 	const signingInput = `${encodeJsonSegment(header)}.${encodeJsonSegment(payload)}`;
 	const signature = await key.sign(encodeUtf8(signingInput));
 	return `${signingInput}.${encodeBase64Url(signature)}`;

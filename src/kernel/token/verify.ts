@@ -55,11 +55,11 @@ const ALLOWED_HEADER_MEMBERS: ReadonlySet<string> = new Set(["alg", "typ", "kid"
  * refused rather than ignored: our signer never emits them, so their presence means the
  * token was not made by us, and refusing cannot be gotten wrong by a later edit.
  */
-function checkHeader(header: JsonObject): { kid: string } | null {
+function checkHeader(header: JsonObject, typ: string): { kid: string } | null {
 	for (const member of Object.keys(header)) {
 		if (!ALLOWED_HEADER_MEMBERS.has(member)) return null;
 	}
-	if (header.alg !== JWS_ALGORITHM || header.typ !== LICENSE_TOKEN_TYPE) return null;
+	if (header.alg !== JWS_ALGORITHM || header.typ !== typ) return null;
 	return isNonEmptyString(header.kid) ? { kid: header.kid } : null;
 }
 
@@ -95,7 +95,7 @@ function checkClaims(
 	return null;
 }
 
-function refuse(reason: VerifyFailure): VerifyResult {
+function refuse(reason: VerifyFailure): { ok: false; reason: VerifyFailure } {
 	return { ok: false, reason };
 }
 
@@ -125,18 +125,34 @@ export async function verifyLicenseTokenWith<K>(
 	verifier: SignatureVerifier<K>,
 	opts: { now?: Date; hardwareId?: string; issuer?: string } = {},
 ): Promise<VerifyResult> {
+	const signed = await verifySignedPayload(token, LICENSE_TOKEN_TYPE, keys, verifier);
+	if (!signed.ok) return signed;
+	const claims = readClaims(signed.payload);
+	if (claims === null) return refuse("MALFORMED");
+	const failure = checkClaims(claims, opts);
+	if (failure !== null) return refuse(failure);
+	return { ok: true, claims, kid: signed.kid };
+}
+
+/**
+ * The steps every token type shares, in order: length cap and parse → header pinned to
+ * `alg: "EdDSA"`, exactly `typ` and a `kid`, nothing else → key by `kid` from `keys` only →
+ * Ed25519 signature. Returns the still unchecked payload; claims are the caller's.
+ */
+export async function verifySignedPayload<K>(
+	token: string,
+	typ: string,
+	keys: ReadonlyMap<string, K>,
+	verifier: SignatureVerifier<K>,
+): Promise<{ ok: true; payload: unknown; kid: string } | { ok: false; reason: VerifyFailure }> {
 	const jws = splitCompactJws(token);
 	if (jws === null) return refuse("MALFORMED");
 	const header = parseJsonBytes(jws.header);
 	if (!isJsonObject(header)) return refuse("MALFORMED");
-	const pinned = checkHeader(header);
+	const pinned = checkHeader(header, typ);
 	if (pinned === null) return refuse("UNSUPPORTED_HEADER");
 	const key = keys.get(pinned.kid);
 	if (key === undefined) return refuse("UNKNOWN_KEY");
 	if (!(await verifySignature(key, jws, verifier))) return refuse("BAD_SIGNATURE");
-	const claims = readClaims(parseJsonBytes(jws.payload));
-	if (claims === null) return refuse("MALFORMED");
-	const failure = checkClaims(claims, opts);
-	if (failure !== null) return refuse(failure);
-	return { ok: true, claims, kid: pinned.kid };
+	return { ok: true, payload: parseJsonBytes(jws.payload), kid: pinned.kid };
 }
