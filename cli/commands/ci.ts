@@ -13,7 +13,8 @@ import { defineCommand } from "citty";
 import { decodeBase64Url, decodeUtf8 } from "../../src/kernel/base64url";
 import { ApiFailure, apiRequest, failureToCliError } from "../api";
 import { CliError, EXIT_NETWORK, EXIT_UNLICENSED, EXIT_USAGE } from "../errors";
-import { writeFileAtomic } from "../home";
+import { isObject, writeFileAtomic } from "../home";
+import { cacheJwks, trustsFetchedKeys } from "../license/keys";
 import { print, printErr, printJson, rows } from "../output";
 import { configFrom, type SharedArgs, sharedArgs } from "./_shared";
 
@@ -165,8 +166,23 @@ function leaseFailure(err: unknown, apiUrl: string): never {
 	throw failureToCliError(err, apiUrl, "CI leases");
 }
 
+/**
+ * A self-hosted server's keys are not bundled: cache its JWKS (as activate does) so the job's
+ * own `license status` / checkLicense() can verify the lease offline.
+ */
+async function cacheServerKeys(home: string, apiUrl: string): Promise<void> {
+	if (!trustsFetchedKeys(apiUrl)) return;
+	try {
+		const jwks = await apiRequest<unknown>(apiUrl, "GET", "/.well-known/jwks.json");
+		const keys = isObject(jwks) && Array.isArray(jwks.keys) ? jwks.keys : [];
+		if (keys.length > 0) cacheJwks(home, apiUrl, keys);
+	} catch {
+		// The lease still works for the command; only the offline check of it would not.
+	}
+}
+
 async function acquire(args: LeaseArgs, env: Env): Promise<{ apiUrl: string; lease: Lease }> {
-	const { apiUrl } = configFrom(args);
+	const { apiUrl, home } = configFrom(args);
 	const ttl = seconds(args.ttl, "ttl", 60, 3600);
 	const waitS = seconds(args.wait, "wait", 0, 86_400) ?? 0;
 	const body = {
@@ -180,10 +196,12 @@ async function acquire(args: LeaseArgs, env: Env): Promise<{ apiUrl: string; lea
 		// A fresh credential per attempt: GitHub's ID tokens are short-lived.
 		const bearer = await ciCredential(apiUrl, env, args["id-token-env"]);
 		try {
-			return {
-				apiUrl,
-				lease: await apiRequest<Lease>(apiUrl, "POST", "/api/v1/ci/leases", { json: body, bearer }),
-			};
+			const lease = await apiRequest<Lease>(apiUrl, "POST", "/api/v1/ci/leases", {
+				json: body,
+				bearer,
+			});
+			await cacheServerKeys(home, apiUrl);
+			return { apiUrl, lease };
 		} catch (err) {
 			const full = err instanceof ApiFailure && err.code === "CI_CONCURRENCY_LIMIT";
 			if (!full || Date.now() >= deadline) leaseFailure(err, apiUrl);

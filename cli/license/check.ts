@@ -4,7 +4,7 @@
  * Hot path (fresh token, < 24 h old): the local verdict and nothing else. No network, no
  * child process; revalidate.ts and refresh.ts are imported only when needed.
  */
-import { normalizeApiUrl } from "../config";
+import { normalizeApiUrl, resolveConfig } from "../config";
 import { CliError } from "../errors";
 import type { CheckLicenseOptions, LicenseCheck, LicenseCode } from "../lib-types";
 import { type CheckContext, licenseContext } from "./context";
@@ -34,6 +34,26 @@ export function checkContext(
  * network while the offline grace lasts. It never changes server state: no seat is taken.
  */
 export async function runLicenseCheck(options: CheckLicenseOptions = {}): Promise<LicenseCheck> {
+	// Inside `coditect ci run` the job's lease licenses it; a stored license is the fallback.
+	if (process.env.CODITECT_CI_TOKEN || process.env.CODITECT_CI_TOKEN_FILE) {
+		const { checkCiLease, ciLeaseToken } = await import("./ci-lease");
+		const token = ciLeaseToken();
+		if (token) {
+			let ci: LicenseCheck | null = null;
+			try {
+				ci = await checkCiLease(resolveConfig(options), token, Date.now());
+			} catch (err) {
+				if (!(err instanceof CliError)) throw err;
+			}
+			if (ci?.licensed) return ci;
+			const stored = await checkStored(options);
+			return stored.licensed || ci === null ? stored : ci;
+		}
+	}
+	return checkStored(options);
+}
+
+async function checkStored(options: CheckLicenseOptions): Promise<LicenseCheck> {
 	const prepared = checkContext(options);
 	if (!prepared.ok) return prepared.check;
 	let { ctx } = prepared;

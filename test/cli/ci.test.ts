@@ -74,6 +74,35 @@ describe("coditect ci run", () => {
 		expect(ok.code, show(ok)).toBe(0);
 	});
 
+	it("licenses the job's own license status and checkLicense() with the lease, no machine id needed", async () => {
+		const { key } = await org();
+		const r = await runCli(
+			[
+				"ci",
+				"run",
+				"--job",
+				"status-1",
+				"--",
+				process.execPath,
+				CLI,
+				"license",
+				"status",
+				"--json",
+			],
+			{ home, apiUrl: server.url, env: { CODITECT_API_KEY: key, CODITECT_HARDWARE_ID: "" } },
+		);
+		expect(r.code, show(r)).toBe(0);
+		const status = JSON.parse(r.stdout.trim()) as {
+			licensed: boolean;
+			code: string;
+			offline: boolean;
+		};
+		expect(status).toMatchObject({ licensed: true, code: "VALID", offline: true });
+		// Outside the job the same home is not licensed by it.
+		const after = await runCli(["license", "status", "--json"], { home, apiUrl: server.url });
+		expect(after.code, show(after)).toBe(2);
+	});
+
 	it("forwards SIGTERM to the command, releases the lease and exits 143", async () => {
 		const { orgId, key } = await org();
 		const child = spawn(
