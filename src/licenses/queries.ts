@@ -29,6 +29,37 @@ export interface LicenseRow {
 	entitlements: PlanEntitlements;
 }
 
+/** A license as raw SQL returns it (`l.*` and the plan's entitlements), before dates are parsed. */
+export interface LicenseSqlRow {
+	id: string;
+	plan_id: string;
+	status: LicenseStatus;
+	expires_at: Date | string | null;
+	grace_until: Date | string | null;
+	max_activations: number;
+	key_last4: string;
+	entitlements: PlanEntitlements;
+}
+
+/** A timestamp from a raw statement: postgres.js gives a Date or, on some paths, a string. */
+export function sqlDate(v: Date | string | null): Date | null {
+	if (v === null) return null;
+	return v instanceof Date ? v : new Date(v);
+}
+
+export function licenseFromSql(row: LicenseSqlRow): LicenseRow {
+	return {
+		id: row.id,
+		planId: row.plan_id,
+		status: row.status,
+		expiresAt: sqlDate(row.expires_at),
+		graceUntil: sqlDate(row.grace_until),
+		maxActivations: row.max_activations,
+		keyLast4: row.key_last4,
+		entitlements: row.entitlements,
+	};
+}
+
 /** The columns of a LicenseRow; select from licenses joined with plans. */
 export const licenseRowColumns = {
 	id: licenses.id,

@@ -5,31 +5,20 @@
  */
 import { sql } from "drizzle-orm";
 import { recordAudit } from "../audit/log";
-import type { LicenseStatus, PlanEntitlements } from "../db/schema";
 import { apiError } from "../errors";
 import { evaluateLicense } from "../kernel/rules";
 import type { LicenseContext } from "./context";
 import { issueLicenseToken } from "./issue-token";
+import { type LicenseSqlRow, licenseFromSql, sqlDate } from "./queries";
 import type { ValidateResult } from "./validate";
 import { licenseView } from "./views";
 
-interface HeldRow extends Record<string, unknown> {
-	id: string;
-	plan_id: string;
-	status: LicenseStatus;
-	expires_at: Date | string | null;
-	grace_until: Date | string | null;
-	max_activations: number;
-	key_last4: string;
-	entitlements: PlanEntitlements;
+interface HeldRow extends LicenseSqlRow, Record<string, unknown> {
 	org_id: string | null;
 	member_id: string | null;
 	hardware_id: string;
 	db_now: Date | string;
 }
-
-const asDate = (v: Date | string | null): Date | null =>
-	v === null ? null : v instanceof Date ? v : new Date(v);
 
 export async function refreshHeldActivation(
 	ctx: LicenseContext,
@@ -50,17 +39,8 @@ export async function refreshHeldActivation(
 				l.key_last4, p.entitlements, l.org_id, a.member_id, a.hardware_id, now() as db_now`);
 		const row = rows[0];
 		if (!row) throw apiError("ACTIVATION_NOT_FOUND", "You have no active machine with this id.");
-		const license = {
-			id: row.id,
-			planId: row.plan_id,
-			status: row.status,
-			expiresAt: asDate(row.expires_at),
-			graceUntil: asDate(row.grace_until),
-			maxActivations: row.max_activations,
-			keyLast4: row.key_last4,
-			entitlements: row.entitlements,
-		};
-		const at = asDate(row.db_now) ?? ctx.now();
+		const license = licenseFromSql(row);
+		const at = sqlDate(row.db_now) ?? ctx.now();
 		const { usable, code } = evaluateLicense(license, at);
 		await recordAudit(tx, ctx.meta, {
 			action: "license_validate",

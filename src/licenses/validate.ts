@@ -1,9 +1,8 @@
 import { auditRow } from "../audit/log";
-import type { LicenseStatus, PlanEntitlements } from "../db/schema";
 import { evaluateLicense, type ValidationCode } from "../kernel/rules";
 import type { LicenseContext } from "./context";
 import { issueLicenseToken } from "./issue-token";
-import { keyHashOf, type LicenseRow } from "./queries";
+import { keyHashOf, type LicenseSqlRow, licenseFromSql, sqlDate } from "./queries";
 import { VALIDATE_SQL } from "./validation-sql";
 import { type LicenseView, licenseView } from "./views";
 
@@ -39,17 +38,9 @@ export async function validateLicense(
 	if (!row || row.id === null) {
 		return { valid: false, code: "NOT_FOUND", license: null, token: null };
 	}
-	const at = toDate(row.db_now) ?? ctx.now();
-	const license: LicenseRow = {
-		id: row.id,
-		planId: row.plan_id,
-		status: row.status,
-		expiresAt: toDate(row.expires_at),
-		graceUntil: toDate(row.grace_until),
-		maxActivations: row.max_activations,
-		keyLast4: row.key_last4,
-		entitlements: row.entitlements,
-	};
+	const at = sqlDate(row.db_now) ?? ctx.now();
+	// id is non-null here (checked above); a cast, not a copy, on the hot path.
+	const license = licenseFromSql(row as LicenseSqlRow);
 	const usability = evaluateLicense(license, at);
 	let code: ValidationCode = usability.code;
 	let valid = usability.usable;
@@ -71,24 +62,13 @@ export async function validateLicense(
 	return { valid, code, license: licenseView(license), token };
 }
 
-interface ValidateRow {
+interface ValidateRow extends Omit<LicenseSqlRow, "id"> {
+	/** null: no license has this key (the statement still answers, for the audit row). */
 	id: string | null;
-	plan_id: string;
-	status: LicenseStatus;
-	expires_at: Date | string | null;
-	grace_until: Date | string | null;
-	max_activations: number;
-	key_last4: string;
-	entitlements: PlanEntitlements;
 	activation_id: string | null;
 	/** Org licenses: the license's org and the seat this machine counts against. */
 	org_id: string | null;
 	member_id: string | null;
 	code: ValidationCode;
 	db_now: Date | string;
-}
-
-function toDate(v: Date | string | null): Date | null {
-	if (v === null) return null;
-	return v instanceof Date ? v : new Date(v);
 }
