@@ -40,6 +40,8 @@ const main: AnyCommand = {
 			},
 		},
 		ci: () => import("./commands/ci").then((m) => m.default),
+		org: () => import("./commands/org").then((m) => m.default),
+		machines: () => import("./commands/machines").then((m) => m.default),
 	},
 };
 

@@ -83,6 +83,14 @@ export async function resolveCommand(
 		cmd = (await resolveValue(next)) as AnyCommand;
 		path.push(word);
 	}
+	// A group with a default command (`coditect org` = `coditect org list`) runs that one.
+	const fallback = cmd.default ? await resolveValue(cmd.default) : undefined;
+	const subs = cmd.subCommands ? await resolveValue(cmd.subCommands) : undefined;
+	const implied = typeof fallback === "string" ? subs?.[fallback] : undefined;
+	if (implied !== undefined) {
+		cmd = (await resolveValue(implied)) as AnyCommand;
+		path.push(String(fallback));
+	}
 	return { cmd, path, rest: rawArgs.slice(i) };
 }
 

@@ -61,3 +61,28 @@ export async function accessToken(paths: HomePaths, apiUrl: string): Promise<Sto
 		throw err;
 	}
 }
+
+/**
+ * One call as the logged-in user: the current access token, a 401 as "log in again", any
+ * other refusal as the server's own message (`feature` names what was asked of it).
+ */
+export async function asUser<T>(
+	paths: HomePaths,
+	apiUrl: string,
+	feature: string,
+	method: "GET" | "POST" | "DELETE",
+	path: string,
+	json?: unknown,
+): Promise<T> {
+	const creds = await accessToken(paths, apiUrl);
+	try {
+		return await apiRequest<T>(apiUrl, method, path, {
+			bearer: creds.access_token,
+			...(json === undefined ? {} : { json }),
+		});
+	} catch (err) {
+		if (err instanceof ApiFailure && err.status === 401) throw sessionRejected(paths);
+		if (err instanceof ApiFailure) throw failureToCliError(err, apiUrl, feature);
+		throw err;
+	}
+}

@@ -252,7 +252,7 @@ export async function startFakeStripe(opts: { secretKey: string }): Promise<Fake
 			/^\/v1\/subscriptions\/([^/]+)$/,
 			(_p, [id]) => {
 				const sub = id ? get(id) : undefined;
-				if (!sub || sub.object !== "subscription") return missing(id);
+				if (sub?.object !== "subscription") return missing(id);
 				if (sub.status === "canceled") {
 					return {
 						status: 400,

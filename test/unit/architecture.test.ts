@@ -92,7 +92,7 @@ describe("the layout", () => {
 		const writes =
 			/\.(?:insert|update|delete)\(\s*(?:licenses|activations)\s*\)|\b(?:insert\s+into|update|delete\s+from)\s+(?:licenses|activations)\b/i;
 		const offenders = sourceFiles("src")
-			.filter((f) => !f.startsWith(join("src", "licenses") + "/"))
+			.filter((f) => !f.startsWith(`${join("src", "licenses")}/`))
 			.filter((f) => writes.test(readFileSync(join(root, f), "utf8")));
 		expect(offenders).toEqual([]);
 	});

@@ -34,7 +34,7 @@ async function licensedOrg(
 }
 
 async function invitationCode(orgId: string, by: SessionUser, email: string, role = "member") {
-	const res = await call("/api/v1/orgs/" + orgId + "/invitations", {
+	const res = await call(`/api/v1/orgs/${orgId}/invitations`, {
 		json: { email, role },
 		headers: bearer(by.accessToken),
 	});
