@@ -1,19 +1,14 @@
 /** `coditect machines`: my activations across licenses, and freeing one remotely. */
 import { defineCommand } from "citty";
+import type { ActivationView } from "../../src/licenses/views";
 import { asUser } from "../account/session";
 import { CliError, EXIT_USAGE } from "../errors";
 import { homePaths } from "../home";
 import { print, printJson, rows } from "../output";
 import { configFrom, type SharedArgs, sharedArgs } from "./_shared";
 
-interface Machine {
-	id: string;
-	hardware_id: string;
-	hostname: string | null;
-	platform: string | null;
-	created_at: string;
-	last_validated_at: string | null;
-}
+/** The server's own activation shape (a type only: nothing of the server is bundled). */
+type Machine = ActivationView;
 interface Held extends Machine {
 	license_id: string;
 	plan: string;
