@@ -118,9 +118,12 @@ export async function activateMine(
 		.orderBy(asc(orgMembers.createdAt));
 	for (const m of memberships) {
 		const license = await orgLicenseOf(ctx.db, m.orgId, now);
-		if (!license || candidates.some((c) => c.license.id === license.id && !c.seat)) continue;
+		if (!license) continue;
 		const seat = { org: m.orgId, seat: m.id, perSeat: license.entitlements.activations_per_seat };
-		candidates.push({ license, seat });
+		// The owner of an org license uses it under their seat too, like every member.
+		const owned = candidates.find((c) => c.license.id === license.id);
+		if (owned) owned.seat = seat;
+		else candidates.push({ license, seat });
 	}
 	const first = candidates[0];
 	if (!first) {

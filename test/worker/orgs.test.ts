@@ -231,6 +231,17 @@ describe("members' machines", () => {
 		});
 		const after = await dashboard(orgId, owner);
 		expect(after.body.members.find((m) => m.user_id === member.id)?.machines).toHaveLength(3);
+		// The owner, who also owns the license, uses it under their own seat.
+		const own = await call<{ token: string }>("/api/v1/licenses/activate-mine", {
+			json: { hardware_id: hardwareId(`o-${owner.id}`) },
+			headers: bearer(owner.accessToken),
+		});
+		expect(own.status, own.text).toBe(201);
+		const ownerSeat = after.body.members.find((m) => m.user_id === owner.id)?.seat_id;
+		expect(decodeLicenseTokenUnverified(own.body.token)).toMatchObject({
+			org: orgId,
+			seat: ownerSeat,
+		});
 	});
 
 	it("frees a removed member's seat and machines at once; the last owner cannot leave", async () => {
