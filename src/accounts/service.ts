@@ -10,6 +10,7 @@ import type { Database, Queryable } from "../db/client";
 import { invites, oauthAccounts, refreshTokens, users, verificationCodes } from "../db/schema";
 import { type ApiError, apiError } from "../errors";
 import { newId } from "../ids";
+import { hmacHex, toHex } from "../keyed-hash";
 import type { Licenses, LicenseView } from "../licenses/index";
 import { type Mailer, mails } from "./mailer";
 import { type CallbackInput, exchangeCode, listProviders, type ProviderInfo } from "./oauth";
@@ -536,19 +537,9 @@ function newInviteCode(): string {
 async function inviteCodeHash(code: string): Promise<string> {
 	const canonical = code.toUpperCase().replace(/[\s-]/g, "");
 	const digest = await crypto.subtle.digest("SHA-256", utf8(`invite\u0000${canonical}`));
-	return hex(new Uint8Array(digest));
-}
-
-async function hmacHex(key: CryptoKey, message: string): Promise<string> {
-	return hex(new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8(message))));
+	return toHex(new Uint8Array(digest));
 }
 
 function utf8(s: string): Uint8Array<ArrayBuffer> {
 	return new TextEncoder().encode(s);
-}
-
-function hex(bytes: Uint8Array): string {
-	let out = "";
-	for (const b of bytes) out += b.toString(16).padStart(2, "0");
-	return out;
 }

@@ -9,6 +9,7 @@ import { orgApiKeys } from "../db/schema";
 import { apiError } from "../errors";
 import { newId } from "../ids";
 import { encodeBase64Url } from "../kernel/base64url";
+import { hmacHex } from "../keyed-hash";
 import { MANAGERS, requireMember } from "../orgs/membership";
 import type { CiDeps } from "./deps";
 
@@ -44,12 +45,7 @@ export function looksLikeApiKey(bearer: string): boolean {
 
 /** The stored form of a key. The label keeps these MACs apart from license-key hashes. */
 export async function hashApiKey(pepper: CryptoKey, key: string): Promise<string> {
-	const mac = await crypto.subtle.sign(
-		"HMAC",
-		pepper,
-		new TextEncoder().encode(`ci-api-key\u0000${key}`),
-	);
-	return Array.from(new Uint8Array(mac), (b) => b.toString(16).padStart(2, "0")).join("");
+	return hmacHex(pepper, `ci-api-key\u0000${key}`);
 }
 
 export async function createApiKey(

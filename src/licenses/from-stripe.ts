@@ -8,7 +8,7 @@ import type { Config } from "../config";
 import type { Queryable } from "../db/client";
 import { type LicenseStatus, licenses, type plans } from "../db/schema";
 import { newId } from "../ids";
-import { maxActivationsFor, newLicenseKey, seatsOf } from "./queries";
+import { maxActivationsFor, newLicenseKey } from "./queries";
 
 type Plan = typeof plans.$inferSelect;
 
@@ -70,14 +70,6 @@ function columnsOf(state: StripeLicenseState) {
 	};
 }
 
-/** The machine limit that follows from the seats bought (or the plan's own seats). */
-function maxActivationsOf(plan: Plan, seats: number | null): number {
-	return maxActivationsFor({
-		...plan.entitlements,
-		seats: seatsOf({ seats, entitlements: plan.entitlements }),
-	});
-}
-
 /**
  * Moves an existing license to the subscription's state: a new price is a plan change, a new
  * quantity a seat change. Lowering seats below the members keeps them (the org dashboard
@@ -94,7 +86,9 @@ export async function updateLicenseFromStripe(
 		.set({
 			...columnsOf(state),
 			// Plan changes through the Portal arrive as a new price on the subscription.
-			...(plan ? { planId: plan.id, maxActivations: maxActivationsOf(plan, state.seats) } : {}),
+			...(plan
+				? { planId: plan.id, maxActivations: maxActivationsFor(plan.entitlements, state.seats) }
+				: {}),
 		})
 		.where(eq(licenses.id, licenseId));
 }
@@ -120,7 +114,7 @@ export async function createLicenseFromStripe(
 		planId: plan.id,
 		ownerId,
 		orgId,
-		maxActivations: maxActivationsOf(plan, state.seats),
+		maxActivations: maxActivationsFor(plan.entitlements, state.seats),
 		stripeSubscriptionId: state.subscriptionId,
 		source: "stripe",
 		...columnsOf(state),

@@ -6,7 +6,7 @@ import { ApiError, apiError } from "../errors";
 import { newId } from "../ids";
 import { orgForPurchase } from "../orgs/create";
 import type { LicenseContext } from "./context";
-import { isOrgPlan, lockLicense, maxActivationsFor, newLicenseKey, seatsOf } from "./queries";
+import { isOrgPlan, lockLicense, maxActivationsFor, newLicenseKey } from "./queries";
 import { type LicenseView, licenseView } from "./views";
 
 export interface CreateLicenseInput {
@@ -45,12 +45,7 @@ export async function createLicense(
 		});
 	}
 	const seats = isOrgPlan(plan) ? (input.seats ?? null) : null;
-	const maxActivations =
-		input.max_activations ??
-		maxActivationsFor({
-			...plan.entitlements,
-			seats: seatsOf({ seats, entitlements: plan.entitlements }),
-		});
+	const maxActivations = input.max_activations ?? maxActivationsFor(plan.entitlements, seats);
 	await ctx.db.transaction(async (tx) => {
 		const owner = email
 			? await tx.query.users.findFirst({ where: eq(users.email, email), columns: { id: true } })

@@ -72,9 +72,15 @@ export const licenseRowColumns = {
 	entitlements: plans.entitlements,
 };
 
-/** Machines a plan allows when nobody set a limit by hand: seats × activations per seat. */
-export function maxActivationsFor(entitlements: PlanEntitlements): number {
-	return entitlements.seats * entitlements.activations_per_seat;
+/**
+ * Machines a plan allows when nobody set a limit by hand: seats × activations per seat, where
+ * seats are those bought (`seats`, team plans) or else the plan's own.
+ */
+export function maxActivationsFor(
+	entitlements: PlanEntitlements,
+	seats: number | null = null,
+): number {
+	return seatsOf({ seats, entitlements }) * entitlements.activations_per_seat;
 }
 
 /** A new key, and the only two forms of it ever stored. The key itself is shown once. */

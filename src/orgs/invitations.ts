@@ -10,6 +10,7 @@ import { type OrgRole, orgInvitations, orgMembers, orgs } from "../db/schema";
 import { apiError } from "../errors";
 import { newId } from "../ids";
 import { evaluateLicense } from "../kernel/rules";
+import { hmacHex } from "../keyed-hash";
 import { orgLicenseOf } from "../licenses/queries";
 import type { OrgContext } from "./context";
 import { MANAGERS, requireMember } from "./membership";
@@ -37,14 +38,7 @@ function newInvitationCode(): string {
 /** Keyed like license keys, so a dump alone cannot be turned into working codes. */
 async function codeHash(pepper: CryptoKey, code: string): Promise<string> {
 	const canonical = code.toUpperCase().replace(/[\s-]/g, "");
-	const mac = await crypto.subtle.sign(
-		"HMAC",
-		pepper,
-		new TextEncoder().encode(`org-invitation\u0000${canonical}`),
-	);
-	let hex = "";
-	for (const b of new Uint8Array(mac)) hex += b.toString(16).padStart(2, "0");
-	return hex;
+	return hmacHex(pepper, `org-invitation\u0000${canonical}`);
 }
 
 export async function inviteMember(
