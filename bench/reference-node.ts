@@ -51,8 +51,14 @@ function allow(key: string): boolean {
 	return c.n <= 60;
 }
 
+/** One write per response: headers and a sized body (no chunked encoding), as ours sends. */
+function send(res: import("node:http").ServerResponse, status: number, body: unknown): void {
+	const text = JSON.stringify(body);
+	res.writeHead(status, { ...HEADERS, "content-length": Buffer.byteLength(text) }).end(text);
+}
+
 function fail(res: import("node:http").ServerResponse, status: number, code: string): void {
-	res.writeHead(status, HEADERS).end(JSON.stringify({ error: { code, message: code } }));
+	send(res, status, { error: { code, message: code } });
 }
 
 const server = createServer((req, res) => {
@@ -91,9 +97,7 @@ const server = createServer((req, res) => {
 			.then((rows) => {
 				const r = rows[0] as Record<string, unknown> | undefined;
 				if (!r || r.id === null) {
-					return res
-						.writeHead(200, HEADERS)
-						.end(JSON.stringify({ valid: false, code: "NOT_FOUND", license: null, token: null }));
+					return send(res, 200, { valid: false, code: "NOT_FOUND", license: null, token: null });
 				}
 				const expires = r.expires_at ? new Date(r.expires_at as string).toISOString() : null;
 				const ent = r.entitlements as { features: string[] };
@@ -130,7 +134,7 @@ const server = createServer((req, res) => {
 					const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}`;
 					token = `${input}.${sign(null, Buffer.from(input), privateKey).toString("base64url")}`;
 				}
-				res.writeHead(200, HEADERS).end(JSON.stringify({ valid, code: r.code, license, token }));
+				send(res, 200, { valid, code: r.code, license, token });
 			})
 			.catch(() => fail(res, 500, "INTERNAL"));
 	});
