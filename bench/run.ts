@@ -16,12 +16,14 @@ import { runRoundTripBench } from "./round-trips";
 import { runStatementBench } from "./statement";
 import { runTokenBench } from "./tokens";
 import { runValidateNodeBench } from "./validate-node";
+import { runValidateReferenceBench } from "./validate-reference";
 import { runValidateWorkerdBench } from "./validate-workerd";
 
 const sections: Array<[string, () => Promise<{ rows: BenchRow[] }>]> = [
 	["validate round trips", () => runRoundTripBench()],
 	["validate statement", () => runStatementBench()],
 	["validate on Node", () => runValidateNodeBench()],
+	["validate against the same-work reference", () => runValidateReferenceBench()],
 	["validate in workerd", () => runValidateWorkerdBench()],
 	["license tokens", () => runTokenBench()],
 	["CI leases", () => runCiLeaseBench()],
