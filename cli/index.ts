@@ -11,6 +11,7 @@ import type { CommandDef } from "citty";
 import { runStatus } from "./commands/license-status";
 import { CliError, EXIT_USAGE } from "./errors";
 import { err as errPalette, out, print, printErr, printJson } from "./output";
+import { allowSpinner } from "./spinner";
 import { VERSION } from "./version";
 
 // biome-ignore lint/suspicious/noExplicitAny: citty's command type is generic over its args.
@@ -82,6 +83,8 @@ function reportError(error: CliError, json: boolean): void {
 
 export async function runMain(rawArgs: string[] = process.argv.slice(2)): Promise<number> {
 	const json = rawArgs.includes("--json");
+	// Spinners are for people: never under --json (spinner.ts also checks for a terminal).
+	allowSpinner(!json);
 	try {
 		const fast = statusFastPath(rawArgs);
 		if (fast !== null) {
