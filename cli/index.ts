@@ -91,7 +91,7 @@ export async function runMain(rawArgs: string[] = process.argv.slice(2)): Promis
 			await runStatus(fast);
 			return 0;
 		}
-		const { resolveCommand, checkArguments } = await import("./usage");
+		const { resolveCommand, checkArguments, helpFooter } = await import("./usage");
 		const wantsHelp =
 			rawArgs[0] === "help" ||
 			rawArgs.includes("--help") ||
@@ -104,7 +104,8 @@ export async function runMain(rawArgs: string[] = process.argv.slice(2)): Promis
 			// The parent's name is the whole path, so the usage line reads "coditect license status".
 			const parent = path.length > 1 ? { meta: { name: path.slice(0, -1).join(" ") } } : undefined;
 			const usage = await renderUsage(cmd, parent);
-			print(`${out().enabled ? usage : stripAnsi(usage)}\n`);
+			const text = `${usage.trimEnd()}\n\n${helpFooter(path, out().bold)}`;
+			print(out().enabled ? text : stripAnsi(text));
 			return 0;
 		}
 		if (rawArgs.length === 1 && (rawArgs[0] === "--version" || rawArgs[0] === "-v")) {

@@ -139,6 +139,22 @@ describe("piped and usage", () => {
 		);
 	});
 
+	it("help shows examples, environment variables and exit codes", async () => {
+		const r = await runCli(["help", "license", "status"], { home: await home() });
+		expect(r.code, show(r)).toBe(0);
+		expect(r.stdout).toContain("USAGE coditect license status");
+		for (const part of [
+			"EXAMPLES",
+			"coditect license status --online --json",
+			"ENVIRONMENT",
+			"CODITECT_API_URL",
+			"EXIT CODES",
+			"3  network failure",
+		]) {
+			expect(r.stdout).toContain(part);
+		}
+	});
+
 	it("takes the license key from standard input (--key-stdin and -)", async () => {
 		const server = await serverWith({});
 		const { license_key } = (await server.admin("/licenses", { plan: "professional" })) as {
