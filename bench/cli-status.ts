@@ -109,6 +109,7 @@ export async function runCliBench(): Promise<{ rows: BenchRow[] }> {
 		const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 		const baseMedians: number[] = [];
 		const statusMedians: number[] = [];
+		const binMedians: number[] = [];
 		const ratios: number[] = [];
 		for (let round = 0; round < rounds; round++) {
 			const out = join(home, `hyperfine-${round}.json`);
@@ -130,12 +131,17 @@ export async function runCliBench(): Promise<{ rows: BenchRow[] }> {
 					"-n",
 					"coditect license status",
 					`${node} ${CLI} license status`,
+					// The installed bin as a shell runs it: exec through its `#!/usr/bin/env node`.
+					"-n",
+					"coditect license status (bin, env shebang)",
+					`${CLI} license status`,
 				],
 				{ env: cliEnv(home, apiUrl), stdio: ["ignore", "ignore", "inherit"] },
 			);
 			const report = JSON.parse(await readFile(out, "utf8")) as HyperfineResult;
-			const [base, status] = report.results;
-			if (!base || !status) throw new Error("hyperfine reported no results");
+			const [base, status, bin] = report.results;
+			if (!base || !status || !bin) throw new Error("hyperfine reported no results");
+			binMedians.push(bin.median * 1000);
 			baseMedians.push(base.median * 1000);
 			statusMedians.push(status.median * 1000);
 			ratios.push(status.median / base.median);
@@ -150,6 +156,10 @@ export async function runCliBench(): Promise<{ rows: BenchRow[] }> {
 			{
 				name: "coditect license status, fresh token, server down",
 				value: `${median(statusMedians).toFixed(1)} ms`,
+			},
+			{
+				name: "coditect license status through the bin's shebang",
+				value: `${median(binMedians).toFixed(1)} ms`,
 			},
 			{
 				name: `license status / node -e 0 (median of ${rounds} rounds, ${spread})`,

@@ -6,6 +6,7 @@
 import { currentApiUrlSetting } from "./config";
 import { CliError, EXIT_NETWORK, EXIT_UNLICENSED, EXIT_USAGE, type ExitCode } from "./errors";
 import { isObject } from "./home";
+import { withSpinner } from "./spinner";
 import { VERSION } from "./version";
 
 const DEFAULT_TIMEOUT_MS = 15_000;
@@ -40,6 +41,8 @@ export interface RequestOptions {
 	json?: unknown;
 	bearer?: string | undefined;
 	timeoutMs?: number;
+	/** What the spinner says while this request takes over 300 ms (terminal runs only). */
+	wait?: string;
 }
 
 export function userAgent(): string {
@@ -71,13 +74,16 @@ export async function apiRequest<T>(
 	if (opts.bearer) headers.authorization = `Bearer ${opts.bearer}`;
 	let response: Response;
 	try {
-		response = await fetch(`${apiUrl}${path}`, {
-			method,
-			headers,
-			body: opts.json === undefined ? null : JSON.stringify(opts.json),
-			signal: AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS),
-			redirect: "error",
-		});
+		response = await withSpinner(
+			opts.wait ?? "Contacting the license server",
+			fetch(`${apiUrl}${path}`, {
+				method,
+				headers,
+				body: opts.json === undefined ? null : JSON.stringify(opts.json),
+				signal: AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+				redirect: "error",
+			}),
+		);
 	} catch (err) {
 		throw new CliError(
 			`Could not reach the license server at ${apiUrl} (${describeNetworkError(err)}). Check your connection and the server address (${currentApiUrlSetting()}), then try again.`,

@@ -11,6 +11,7 @@ import type { CommandDef } from "citty";
 import { runStatus } from "./commands/license-status";
 import { CliError, EXIT_USAGE } from "./errors";
 import { err as errPalette, out, print, printErr, printJson } from "./output";
+import { allowSpinner } from "./spinner";
 import { VERSION } from "./version";
 
 // biome-ignore lint/suspicious/noExplicitAny: citty's command type is generic over its args.
@@ -82,13 +83,15 @@ function reportError(error: CliError, json: boolean): void {
 
 export async function runMain(rawArgs: string[] = process.argv.slice(2)): Promise<number> {
 	const json = rawArgs.includes("--json");
+	// Spinners are for people: never under --json (spinner.ts also checks for a terminal).
+	allowSpinner(!json);
 	try {
 		const fast = statusFastPath(rawArgs);
 		if (fast !== null) {
 			await runStatus(fast);
 			return 0;
 		}
-		const { resolveCommand, checkArguments } = await import("./usage");
+		const { resolveCommand, checkArguments, helpFooter } = await import("./usage");
 		const wantsHelp =
 			rawArgs[0] === "help" ||
 			rawArgs.includes("--help") ||
@@ -101,7 +104,8 @@ export async function runMain(rawArgs: string[] = process.argv.slice(2)): Promis
 			// The parent's name is the whole path, so the usage line reads "coditect license status".
 			const parent = path.length > 1 ? { meta: { name: path.slice(0, -1).join(" ") } } : undefined;
 			const usage = await renderUsage(cmd, parent);
-			print(`${out().enabled ? usage : stripAnsi(usage)}\n`);
+			const text = `${usage.trimEnd()}\n\n${helpFooter(path, out().bold)}`;
+			print(out().enabled ? text : stripAnsi(text));
 			return 0;
 		}
 		if (rawArgs.length === 1 && (rawArgs[0] === "--version" || rawArgs[0] === "-v")) {

@@ -134,3 +134,51 @@ export async function checkArguments(resolved: ResolvedCommand): Promise<void> {
 		i++;
 	}
 }
+
+/** Examples shown under a command's help, by its path after "coditect". */
+const EXAMPLES: Record<string, string[]> = {
+	"": [
+		"coditect login                      # email and password",
+		"coditect activate --key-stdin < key.txt",
+		"coditect license status --json",
+	],
+	activate: [
+		"coditect activate                   # with your account's license (after login)",
+		"coditect activate --key-stdin       # key typed at a hidden prompt or piped",
+		"pbpaste | coditect activate -",
+	],
+	"license status": ["coditect license status", "coditect license status --online --json"],
+	login: ["coditect login --email me@example.com", "coditect login --provider github"],
+	signup: ["coditect signup --invite CODE"],
+	deactivate: ["coditect deactivate", "coditect deactivate --force   # server unreachable"],
+	"ci run": ["coditect ci run -- npm test"],
+	upgrade: ["coditect upgrade professional --interval year"],
+};
+
+const ENVIRONMENT = [
+	"CODITECT_API_URL      License server URL (--api-url wins)",
+	"CODITECT_HOME         Where license.json and credentials.json live (default ~/.coditect)",
+	"CODITECT_HARDWARE_ID  This machine's identity, instead of the OS machine id",
+	"NO_COLOR, FORCE_COLOR Colour off / on",
+];
+
+const EXIT_CODES = [
+	"0  ok",
+	"1  usage or user error",
+	"2  not licensed, or the license is invalid",
+	"3  network failure with no offline grace left",
+];
+
+/** The EXAMPLES, ENVIRONMENT and EXIT CODES sections under citty's usage text. */
+export function helpFooter(path: string[], bold: (text: string) => string): string {
+	const key = path.slice(1).join(" ");
+	const section = (title: string, lines: string[]) =>
+		lines.length ? `${bold(title)}\n\n${lines.map((l) => `  ${l}`).join("\n")}\n` : "";
+	return [
+		section("EXAMPLES", EXAMPLES[key] ?? []),
+		section("ENVIRONMENT", ENVIRONMENT),
+		section("EXIT CODES", EXIT_CODES),
+	]
+		.filter(Boolean)
+		.join("\n");
+}

@@ -30,24 +30,48 @@ export const CLI_DIST = resolve(root, "cli/dist");
  * `license status` start-up. Only plain data properties are re-exported, so code importing
  * a lazy (getter) export fails the build instead of getting undefined at run time.
  */
+const PROMPT_LIBRARY = /[\\/]node_modules[\\/]@clack[\\/]/;
+
 const lazyBuiltins: Plugin = {
 	name: "lazy-builtins",
 	setup(b) {
 		const require = createRequire(import.meta.url);
-		b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, namespace: "lazy-builtin" }));
+		b.onResolve({ filter: /^node:/ }, (args) => ({
+			// @clack/prompts reads `stdin`/`stdout` of node:process (getters). It is loaded only
+			// when a prompt is shown, so its own facades may read getters when they run.
+			path: PROMPT_LIBRARY.test(args.importer) ? `${args.path}#getters` : args.path,
+			namespace: "lazy-builtin",
+		}));
 		b.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, (args) => {
-			const mod = require(args.path) as Record<string, unknown>;
+			const [path = "", variant] = args.path.split("#");
+			const mod = require(path) as Record<string, unknown>;
 			const names = Object.keys(mod).filter((name) => {
 				const descriptor = Object.getOwnPropertyDescriptor(mod, name);
-				return descriptor !== undefined && "value" in descriptor && /^[A-Za-z_$][\w$]*$/.test(name);
+				return (
+					descriptor !== undefined &&
+					("value" in descriptor || variant === "getters") &&
+					/^[A-Za-z_$][\w$]*$/.test(name)
+				);
 			});
 			const lines = [
-				`const m = process.getBuiltinModule(${JSON.stringify(args.path)});`,
+				`const m = process.getBuiltinModule(${JSON.stringify(path)});`,
 				"export default m;",
 				...names.map((name) => `export const ${name} = m.${name};`),
 			];
 			return { contents: lines.join("\n"), loader: "js" };
 		});
+	},
+};
+
+/**
+ * @clack/prompts goes into its own file, dist/prompts.cjs, required only when a prompt
+ * shows: inside cli.cjs it grew the bundle by ~65 KB that every `license status` start
+ * had to read and pre-parse.
+ */
+const promptsApart: Plugin = {
+	name: "prompts-apart",
+	setup(b) {
+		b.onResolve({ filter: /^@clack\/prompts$/ }, () => ({ path: "./prompts.cjs", external: true }));
 	},
 };
 
@@ -105,11 +129,18 @@ export async function buildCli(opts: BuildCliOptions = {}): Promise<void> {
 		build({
 			...common,
 			format: "cjs",
-			plugins,
+			plugins: [promptsApart, ...plugins],
 			logOverride: { "empty-import-meta": "silent" },
 			entryPoints: ["cli/index.ts"],
 			outfile: join(outDir, "cli.cjs"),
 			banner: { js: "#!/usr/bin/env node" },
+		}),
+		build({
+			...common,
+			format: "cjs",
+			plugins,
+			entryPoints: ["node_modules/@clack/prompts/dist/index.mjs"],
+			outfile: join(outDir, "prompts.cjs"),
 		}),
 		writeFile(join(outDir, "coditect.cjs"), BIN_LOADER),
 		build({

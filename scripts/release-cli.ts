@@ -88,9 +88,11 @@ export async function releaseCli(
 		if (!tarball) throw new Error("npm pack produced no tarball");
 		const files = [resolve(releaseDir, basename(tarball))];
 		// Single-file downloads beside the tarball: the bundle itself (`node coditect.cjs …`;
-		// the package's bin adds only the compile-cache loader) and the library.
+		// the package's bin adds only the compile-cache loader), prompts.cjs for the commands
+		// that prompt (kept beside it, loaded only when a prompt shows) and the library.
 		for (const [from, name] of [
 			["cli.cjs", "coditect.cjs"],
+			["prompts.cjs", "prompts.cjs"],
 			["lib.mjs", "lib.mjs"],
 		] as const) {
 			const target = resolve(releaseDir, name);

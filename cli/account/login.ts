@@ -15,20 +15,36 @@ import {
 	startLoopback,
 } from "./oauth";
 
-export async function readEmail(given: string | undefined): Promise<string> {
-	const email = given ?? (await ask("Email: ", "email"));
-	if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 254) {
-		throw new CliError(`"${email}" is not an email address. Try again.`, "INVALID_EMAIL");
-	}
-	return email;
+/** Why an address cannot be an account's, or undefined: checked before any request. */
+export function emailProblem(email: string): string | undefined {
+	return /^[^\s@]+@[^\s@]+$/.test(email) && email.length <= 254
+		? undefined
+		: `"${email}" is not an email address`;
 }
 
-export async function readPassword(prompt = "Password: "): Promise<string> {
-	const password = await askHidden(prompt, "password");
-	if (password.length < 8 || password.length > 128) {
-		throw new CliError("Passwords are 8 to 128 characters long. Try again.", "INVALID_PASSWORD");
+/**
+ * Why a password cannot be an account's (the server takes 8 to 128 characters), or undefined.
+ * Checked locally so a typo'd short password re-asks instead of costing a login attempt
+ * (five wrong ones lock the account for 15 minutes).
+ */
+export function passwordProblem(password: string): string | undefined {
+	return password.length < 8 || password.length > 128
+		? "Passwords are 8 to 128 characters long"
+		: undefined;
+}
+
+export async function readEmail(given: string | undefined): Promise<string> {
+	if (given !== undefined) {
+		const problem = emailProblem(given);
+		if (problem) throw new CliError(`${problem}. Try again.`, "INVALID_EMAIL");
+		return given;
 	}
-	return password;
+	return ask("Email: ", "email", { validate: emailProblem, code: "INVALID_EMAIL" });
+}
+
+/** In a terminal a password of the wrong length is asked again; piped, it is an error. */
+export async function readPassword(prompt = "Password: "): Promise<string> {
+	return askHidden(prompt, "password", { validate: passwordProblem, code: "INVALID_PASSWORD" });
 }
 
 export function expectSession(value: unknown): SessionBody {

@@ -1,13 +1,12 @@
 import { defineCommand } from "citty";
 import { parseLicenseKey } from "../../src/kernel/license-key";
-import type { StoredCredentials } from "../account/credentials";
 import { accessToken } from "../account/session";
 import { ApiFailure, failureToCliError } from "../api";
 import { CliError, EXIT_UNLICENSED } from "../errors";
 import { activateMachine } from "../license/activate";
 import type { CheckContext } from "../license/context";
 import { licensedVerdict } from "../license/verdict";
-import { formatDuration, out, print, printJson, rows } from "../output";
+import { formatDuration, out, print, printErr, printJson, rows } from "../output";
 import { contextFrom, sharedArgs } from "./_shared";
 
 function activationError(err: ApiFailure, apiUrl: string, withKey: boolean): CliError {
@@ -37,12 +36,54 @@ function activationError(err: ApiFailure, apiUrl: string, withKey: boolean): Cli
 	return failureToCliError(err, apiUrl, "license activation");
 }
 
-/** The owner's session for a keyless activation; without one, both ways forward are named. */
-async function ownerToken(ctx: CheckContext): Promise<StoredCredentials> {
+function parseKey(input: string): string {
+	const parsed = parseLicenseKey(input.trim());
+	if (!parsed.ok) {
+		throw new CliError(
+			parsed.reason === "CHECKSUM"
+				? "The license key has a typo (its check character does not match). Check it and try again."
+				: "That is not a CODITECT license key; keys look like CDT-XXXXXXXXX-XXXXXXXXX-XXXXXXXXX.",
+			"INVALID_KEY",
+		);
+	}
+	return parsed.key;
+}
+
+/** Why a typed key is not one (asked again in place), or undefined. */
+function keyProblem(input: string): string | undefined {
+	const parsed = parseLicenseKey(input.trim());
+	if (parsed.ok) return undefined;
+	return parsed.reason === "CHECKSUM"
+		? "That key has a typo (its check character does not match)"
+		: "Keys look like CDT-XXXXXXXXX-XXXXXXXXX-XXXXXXXXX";
+}
+
+/**
+ * The key from standard input (`--key-stdin`, or `-` for the key), or typed at a hidden
+ * prompt when stdin is a terminal: either way it stays out of shell history and `ps`.
+ */
+async function readKey(): Promise<string> {
+	const { askHidden } = await import("../prompt");
+	return parseKey(
+		await askHidden("License key: ", "license key", { validate: keyProblem, code: "INVALID_KEY" }),
+	);
+}
+
+/**
+ * The owner's session for a keyless activation. Without one, a terminal user is asked for
+ * the key instead; otherwise both ways forward are named.
+ */
+async function ownerAuth(ctx: CheckContext): Promise<{ bearer: string } | { licenseKey: string }> {
 	try {
-		return await accessToken(ctx.paths, ctx.config.apiUrl);
+		return { bearer: (await accessToken(ctx.paths, ctx.config.apiUrl)).access_token };
 	} catch (err) {
 		if (err instanceof CliError && err.code === "NOT_LOGGED_IN") {
+			if (process.stdin.isTTY) {
+				printErr(
+					"You are not logged in; activate with a license key instead (or Ctrl-C, then `coditect login`).",
+				);
+				return { licenseKey: await readKey() };
+			}
 			throw new CliError(
 				"No license key given and you are not logged in. Run `coditect activate KEY` with your license key, or `coditect login` first to activate with your account's license.",
 				err.code,
@@ -59,33 +100,32 @@ export default defineCommand({
 		description: "Activate this machine with a license key, or as the logged-in user without one",
 	},
 	args: {
-		key: { type: "positional", required: false, description: "License key (CDT-…)" },
+		key: {
+			type: "positional",
+			required: false,
+			description: "License key (CDT-…); - reads it from standard input",
+		},
+		"key-stdin": {
+			type: "boolean",
+			description:
+				"Read the license key from standard input (or a hidden prompt), not the command line",
+		},
 		...sharedArgs,
 	},
 	async run({ args }) {
 		let key: string | null = null;
-		if (args.key) {
-			const parsed = parseLicenseKey(args.key);
-			if (!parsed.ok) {
-				throw new CliError(
-					parsed.reason === "CHECKSUM"
-						? "The license key has a typo (its check character does not match). Check it and try again."
-						: "That is not a CODITECT license key; keys look like CDT-XXXXXXXXX-XXXXXXXXX-XXXXXXXXX.",
-					"INVALID_KEY",
-				);
-			}
-			key = parsed.key;
-		}
+		if (args["key-stdin"] || args.key === "-") key = await readKey();
+		else if (args.key) key = parseKey(args.key);
 		const ctx = contextFrom(args);
 		const { apiUrl } = ctx.config;
+		let withKey = key !== null;
 		let activated: Awaited<ReturnType<typeof activateMachine>>;
 		try {
-			activated = await activateMachine(
-				ctx,
-				key !== null ? { licenseKey: key } : { bearer: (await ownerToken(ctx)).access_token },
-			);
+			const auth = key !== null ? { licenseKey: key } : await ownerAuth(ctx);
+			withKey = "licenseKey" in auth;
+			activated = await activateMachine(ctx, auth);
 		} catch (err) {
-			if (err instanceof ApiFailure) throw activationError(err, apiUrl, key !== null);
+			if (err instanceof ApiFailure) throw activationError(err, apiUrl, withKey);
 			throw err;
 		}
 		const { response } = activated;

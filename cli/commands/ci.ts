@@ -16,6 +16,7 @@ import { CliError, EXIT_NETWORK, EXIT_UNLICENSED, EXIT_USAGE } from "../errors";
 import { isObject, writeFileAtomic } from "../home";
 import { cacheJwks, trustsFetchedKeys } from "../license/keys";
 import { print, printErr, printJson, rows } from "../output";
+import { allowSpinner } from "../spinner";
 import { configFrom, type SharedArgs, sharedArgs } from "./_shared";
 
 interface Lease {
@@ -256,6 +257,8 @@ const run = defineCommand({
 		const tokenFile = join(dir, "token");
 		writeFileAtomic(tokenFile, token, { durable: false });
 		printErr(`coditect: leased CI slot ${lease.lease_id} for job ${lease.job_id}`);
+		// The command owns the terminal now: heartbeats must not draw over its output.
+		allowSpinner(false);
 
 		const child = spawn(command[0], command.slice(1), {
 			stdio: "inherit",

@@ -10,8 +10,12 @@ import {
 import { ApiFailure, apiRequest, failureToCliError } from "../api";
 import { CliError } from "../errors";
 import { homePaths } from "../home";
-import { askHidden } from "../prompt";
+import { printErr } from "../output";
+import { interactive } from "../prompt";
 import { configFrom, sharedArgs } from "./_shared";
+
+/** Password tries one run offers; the account locks at 5 wrong ones. */
+const LOGIN_TRIES = 3;
 
 export default defineCommand({
 	meta: {
@@ -50,25 +54,34 @@ export default defineCommand({
 			return;
 		}
 		const email = await readEmail(args.email);
-		const password = args["password-stdin"]
-			? await askHidden("", "password")
-			: await readPassword();
-		try {
-			const session = expectSession(
-				await apiRequest<unknown>(config.apiUrl, "POST", "/api/v1/auth/login", {
-					json: { email, password },
-				}),
-			);
-			reportLogin(saveSession(paths, config.apiUrl, session), args.json);
-		} catch (err) {
-			if (err instanceof ApiFailure && err.code === "INVALID_CREDENTIALS") {
-				throw new CliError(
-					"Wrong email or password (or the account is locked or not verified yet). Try again, reset the password, or run `coditect signup`.",
-					err.code,
+		// Each wrong password counts toward the lockout (5 lock the account for 15 minutes), so
+		// a terminal user may retype it a few times, but the CLI never retries by itself.
+		for (let tries = 1; ; tries++) {
+			const password = await readPassword(args["password-stdin"] ? "" : "Password: ");
+			try {
+				const session = expectSession(
+					await apiRequest<unknown>(config.apiUrl, "POST", "/api/v1/auth/login", {
+						json: { email, password },
+						wait: "Logging in",
+					}),
 				);
+				reportLogin(saveSession(paths, config.apiUrl, session), args.json);
+				return;
+			} catch (err) {
+				if (err instanceof ApiFailure && err.code === "INVALID_CREDENTIALS") {
+					if (interactive() && !args["password-stdin"] && tries < LOGIN_TRIES) {
+						printErr("Wrong email or password (or the account is locked); try again.");
+						continue;
+					}
+					throw new CliError(
+						"Wrong email or password (or the account is locked or not verified yet). Try again, reset the password, or run `coditect signup`.",
+						err.code,
+					);
+				}
+				if (err instanceof ApiFailure)
+					throw failureToCliError(err, config.apiUrl, "password login");
+				throw err;
 			}
-			if (err instanceof ApiFailure) throw failureToCliError(err, config.apiUrl, "password login");
-			throw err;
 		}
 	},
 });

@@ -8,6 +8,7 @@ import { isObject } from "../home";
 import { activateMachine } from "../license/activate";
 import { licensedVerdict } from "../license/verdict";
 import { out, print, printJson } from "../output";
+import { withSpinner } from "../spinner";
 import { contextFrom, sharedArgs } from "./_shared";
 
 const POLL_INTERVAL_MS = 3000;
@@ -77,20 +78,22 @@ export default defineCommand({
 			process.stderr.write(`Complete the purchase in the browser:\n\n  ${checkout.url}\n\n`);
 			if (args.browser) await openInBrowser(checkout.url);
 			process.stderr.write("Waiting for the payment to be confirmed…\n");
-			const deadline = Date.now() + waitMinutes * 60_000;
-			let found = false;
-			while (!found) {
-				if (Date.now() > deadline) {
-					throw new CliError(
-						"No new license appeared in time. If you paid, run `coditect activate` in a minute; otherwise run `coditect upgrade` again.",
-						"UPGRADE_TIMEOUT",
-					);
+			await withSpinner("Waiting for the payment", async () => {
+				const deadline = Date.now() + waitMinutes * 60_000;
+				let found = false;
+				while (!found) {
+					if (Date.now() > deadline) {
+						throw new CliError(
+							"No new license appeared in time. If you paid, run `coditect activate` in a minute; otherwise run `coditect upgrade` again.",
+							"UPGRADE_TIMEOUT",
+						);
+					}
+					await sleep(POLL_INTERVAL_MS);
+					creds = await accessToken(ctx.paths, apiUrl);
+					const now = await licenseIds(apiUrl, creds.access_token);
+					found = [...now].some((id) => !before.has(id));
 				}
-				await sleep(POLL_INTERVAL_MS);
-				creds = await accessToken(ctx.paths, apiUrl);
-				const now = await licenseIds(apiUrl, creds.access_token);
-				found = [...now].some((id) => !before.has(id));
-			}
+			});
 			const activated = await activateMachine(ctx, { bearer: creds.access_token });
 			const activation = activated.response;
 			const { check } = licensedVerdict(activated.claims, activated.stored, Date.now());

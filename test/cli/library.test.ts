@@ -132,7 +132,9 @@ describe("the package", () => {
 		});
 		const tarball = files[0] ?? "";
 		expect(tarball).toMatch(/coditect-1\.0\.0-pilot\.1\.tgz$/);
-		expect(sums.trim().split("\n")).toHaveLength(3);
+		// The tarball, coditect.cjs, prompts.cjs (beside it, for the commands that prompt), lib.mjs.
+		expect(sums.trim().split("\n")).toHaveLength(4);
+		expect(sums).toContain("prompts.cjs");
 		const t = await tempHome();
 		try {
 			execFileSync(
@@ -144,6 +146,9 @@ describe("the package", () => {
 			);
 			const bin = join(t.home, "bin", "coditect");
 			expect(existsSync(bin)).toBe(true);
+			expect(
+				existsSync(join(t.home, "lib", "node_modules", "coditect", "dist", "prompts.cjs")),
+			).toBe(true);
 			const version = execFileSync(bin, ["--version"], { encoding: "utf8" });
 			expect(version.trim()).toBe(VERSION);
 			const status = JSON.parse(
