@@ -27,6 +27,8 @@ const workerd = () =>
 				GITHUB_API_URL: inject("oauthIssuer"),
 				RESEND_API_KEY: inject("resendApiKey"),
 				RESEND_API_BASE: inject("oauthIssuer"),
+				// SSO domain verification asks the same local server (a fake DNS-over-HTTPS resolver).
+				DNS_OVER_HTTPS_URL: `${inject("oauthIssuer")}/dns-query`,
 				STRIPE_SECRET_KEY: inject("stripeSecretKey"),
 				STRIPE_WEBHOOK_SECRET: inject("stripeWebhookSecret"),
 				STRIPE_API_BASE: inject("stripeApiBase"),

@@ -18,6 +18,7 @@ import { keyHolderRoutes, ownerLicenseRoutes } from "./routes/licenses";
 import { meRoutes } from "./routes/me";
 import { invitationRoutes, orgRoutes } from "./routes/orgs";
 import { publicRoutes } from "./routes/public";
+import { orgSsoRoutes } from "./routes/sso";
 import { webhookRoutes } from "./routes/webhooks";
 import type { AppEnv } from "./services";
 import { type Runtime, servicesMiddleware } from "./services";
@@ -57,6 +58,7 @@ export function newApp(runtime: Runtime): Hono<AppEnv> {
 	app.route("/api/v1/billing", billingRoutes);
 	app.route("/billing", billingRoutes); // seed alias for older clients
 	app.route("/api/v1/orgs", orgCiRoutes);
+	app.route("/api/v1/orgs", orgSsoRoutes);
 	app.route("/api/v1/ci", ciRoutes);
 	app.route("/webhooks", webhookRoutes);
 	app.route("/", docsRoutes(app, runtime));

@@ -36,6 +36,11 @@ export const SettingsSchema = z.object({
 	GITHUB_AUTHORIZATION_URL: z.url().default("https://github.com/login/oauth/authorize"),
 	GITHUB_TOKEN_URL: z.url().default("https://github.com/login/oauth/access_token"),
 	GITHUB_API_URL: z.url().default("https://api.github.com"),
+	/**
+	 * DNS-over-HTTPS (JSON API) for SSO domain verification: always on Workers; on Node only when
+	 * set (else the system resolver). Tests point it at a local fake.
+	 */
+	DNS_OVER_HTTPS_URL: z.url().optional(),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 

@@ -20,6 +20,7 @@ import { devSecrets } from "./node/dev-settings";
 import { nodeDocsBundle } from "./node/docs-bundle";
 import { nodeCrypto } from "./node/native-crypto";
 import { smtpConfigFrom, smtpMailer } from "./node/smtp-mailer";
+import { nodeTxtResolver } from "./node/txt-resolver";
 import { memoryRateLimiter } from "./ratelimit/limiter";
 import type { Runtime } from "./services";
 
@@ -125,6 +126,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 		passwords: passwordHasher(argon2idNative),
 		docsBundle: nodeDocsBundle,
 		mailer,
+		txtResolver: nodeTxtResolver,
 		...(logRequests === "true" ? { requestLog: () => requestSink } : {}),
 	};
 	const app = newApp(runtime);

@@ -11,6 +11,8 @@ import { Licenses } from "./licenses/index";
 import type { RequestLogSink } from "./middleware/request-log";
 import { Orgs } from "./orgs/index";
 import type { RateLimiter } from "./ratelimit/limiter";
+import { type SsoAdmin, ssoAdmin } from "./sso/admin";
+import { DEFAULT_DOH_URL, dohResolver, type TxtResolver } from "./sso/resolver";
 
 export interface AppEnv {
 	Bindings: Record<string, unknown>;
@@ -44,6 +46,8 @@ export interface Services {
 	limiter: RateLimiter;
 	/** CI runners: org API keys, trust rules, leases. */
 	ci: CiService;
+	/** An org's single sign-on settings and domains. */
+	sso: SsoAdmin;
 	defer: (work: Promise<unknown>) => void;
 }
 
@@ -76,6 +80,8 @@ export interface Runtime {
 	docsBundle(c: Context<AppEnv>): Promise<Response | null>;
 	/** The Node entry's mailer (SMTP or Resend, chosen at start); else one from the settings. */
 	mailer?: Mailer;
+	/** TXT lookups for SSO domains when DNS_OVER_HTTPS_URL is not set (Node: node:dns); else DoH. */
+	txtResolver?: TxtResolver;
 	/** Where this request's log line goes; null (or absent) = none. */
 	requestLog?: (c: Context<AppEnv>) => RequestLogSink | null;
 }
@@ -106,6 +112,7 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 		let billingService: Billing | undefined;
 		let orgs: Orgs | undefined;
 		let ci: CiService | undefined;
+		let sso: SsoAdmin | undefined;
 		c.set("services", {
 			config,
 			db,
@@ -151,6 +158,18 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 			get ci() {
 				ci ??= ciService({ db, config, meta });
 				return ci;
+			},
+			get sso() {
+				const doh = config.settings.DNS_OVER_HTTPS_URL;
+				sso ??= ssoAdmin({
+					db,
+					config,
+					meta,
+					resolver:
+						doh || !runtime.txtResolver ? dohResolver(doh ?? DEFAULT_DOH_URL) : runtime.txtResolver,
+					now: () => new Date(),
+				});
+				return sso;
 			},
 			get billing() {
 				billingService ??= billing({ db, config, meta, requestId });

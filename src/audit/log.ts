@@ -40,7 +40,12 @@ export type AuditAction =
 	| "ci_lease_acquired"
 	| "ci_lease_denied"
 	| "ci_lease_released"
-	| "ci_auth_failed";
+	| "ci_auth_failed"
+	| "sso_configured"
+	| "sso_removed"
+	| "sso_domain_added"
+	| "sso_domain_verified"
+	| "sso_domain_removed";
 
 export interface AuditEvent {
 	action: AuditAction;

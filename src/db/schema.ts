@@ -387,3 +387,44 @@ export const oauthAccounts = pgTable(
 		index("oauth_accounts_user_idx").on(t.userId),
 	],
 );
+
+/**
+ * An org's own OpenID Connect provider (SMB and Enterprise). The client secret is stored
+ * encrypted (AES-GCM, src/sso/secret-box.ts) and never returned by the API.
+ */
+export const orgSsoConnections = pgTable("org_sso_connections", {
+	orgId: text("org_id")
+		.primaryKey()
+		.references(() => orgs.id, { onDelete: "cascade" }),
+	issuer: text("issuer").notNull(),
+	clientId: text("client_id").notNull(),
+	clientSecretEnc: text("client_secret_enc").notNull(),
+	/** Members of the org's verified domains may then sign in only through the provider. */
+	passwordLoginDisabled: boolean("password_login_disabled").notNull().default(false),
+	createdBy: text("created_by").references(() => users.id, { onDelete: "set null" }),
+	createdAt: createdAt(),
+	updatedAt: tstz("updated_at").notNull().defaultNow(),
+});
+
+/**
+ * Email domains an org claims for SSO. A claim routes logins only once verified (a DNS TXT
+ * record `coditect-verification=<token>`); many orgs may claim, one may hold it verified.
+ */
+export const orgSsoDomains = pgTable(
+	"org_sso_domains",
+	{
+		orgId: text("org_id")
+			.notNull()
+			.references(() => orgs.id, { onDelete: "cascade" }),
+		domain: text("domain").notNull(),
+		verificationToken: text("verification_token").notNull(),
+		verifiedAt: tstz("verified_at"),
+		createdAt: createdAt(),
+	},
+	(t) => [
+		primaryKey({ columns: [t.orgId, t.domain] }),
+		uniqueIndex("org_sso_domains_verified_key")
+			.on(t.domain)
+			.where(sql`${t.verifiedAt} is not null`),
+	],
+);

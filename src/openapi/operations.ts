@@ -21,6 +21,7 @@ import type {
 } from "../licenses/index";
 import type { LaunchMetrics } from "../metrics/dashboard";
 import type { InvitationView, OrgDashboard, OrgSummary } from "../orgs/index";
+import type { SsoDomainView, SsoSettingsView } from "../sso/admin";
 
 /** Named response schemas: they become `#/components/schemas/<id>`. */
 export const components = z.registry<{ id: string }>();
@@ -748,6 +749,81 @@ const ciOperations: Record<string, OperationDoc> = {
 	},
 };
 Object.assign(operations, ciOperations);
+
+const SsoDomain = z
+	.object({
+		domain: z.string(),
+		verified: z.boolean(),
+		verified_at: isoTime.nullable(),
+		verification: z
+			.object({ type: z.literal("TXT"), name: z.string(), value: z.string() })
+			.describe("Publish this TXT record, then call verify."),
+	})
+	.register(components, { id: "SsoDomain" }) satisfies z.ZodType<SsoDomainView>;
+
+const SsoSettings = z
+	.object({
+		connection: z
+			.object({
+				issuer: z.string(),
+				client_id: z.string(),
+				client_secret_set: z.literal(true).describe("The secret itself is never returned."),
+				password_login_disabled: z.boolean(),
+				updated_at: isoTime,
+			})
+			.nullable(),
+		domains: z.array(SsoDomain),
+	})
+	.register(components, { id: "SsoSettings" }) satisfies z.ZodType<SsoSettingsView>;
+
+const ssoGate =
+	" Owners and admins of orgs on SMB or Enterprise (the plan's `sso` feature); other plans → 403.";
+
+const ssoOperations: Record<string, OperationDoc> = {
+	"GET /api/v1/orgs/{id}/sso": {
+		summary: "The org's SSO settings",
+		description: `The OpenID provider (never its secret) and the domains with their TXT records.${ssoGate}`,
+		tag: "Organisations",
+		responses: { 200: ok("Settings.", SsoSettings) },
+		errors: ["NOT_FOUND", "FORBIDDEN"],
+	},
+	"PUT /api/v1/orgs/{id}/sso": {
+		summary: "Connect the org's OpenID provider",
+		description: `Creates or replaces issuer and client; the issuer's discovery document must be readable (else 400). \`client_secret\` is required the first time, stored encrypted and never returned. \`password_login_disabled\` refuses password login for the org's verified domains.${ssoGate}`,
+		tag: "Organisations",
+		responses: { 200: ok("Settings.", SsoSettings) },
+		errors: ["NOT_FOUND", "FORBIDDEN"],
+	},
+	"DELETE /api/v1/orgs/{id}/sso": {
+		summary: "Remove the org's SSO",
+		description: `Removes the provider and every domain.${ssoGate}`,
+		tag: "Organisations",
+		responses: { 204: ok("Removed.") },
+		errors: ["NOT_FOUND", "FORBIDDEN"],
+	},
+	"POST /api/v1/orgs/{id}/sso/domains": {
+		summary: "Claim an email domain for SSO",
+		description: `Answers the TXT record to publish; the domain routes logins only once verified. 409 when this org already claimed it.${ssoGate}`,
+		tag: "Organisations",
+		responses: { 201: ok("The claim.", SsoDomain) },
+		errors: ["NOT_FOUND", "FORBIDDEN", "CONFLICT"],
+	},
+	"POST /api/v1/orgs/{id}/sso/domains/{domain}/verify": {
+		summary: "Verify a domain by its TXT record",
+		description: `Looks up \`_coditect.<domain>\` TXT \`coditect-verification=<token>\`. Missing record, or the domain verified by another org → 409; DNS failure → 502.${ssoGate}`,
+		tag: "Organisations",
+		responses: { 200: ok("The verified domain.", SsoDomain) },
+		errors: ["NOT_FOUND", "FORBIDDEN", "CONFLICT", "BAD_GATEWAY"],
+	},
+	"DELETE /api/v1/orgs/{id}/sso/domains/{domain}": {
+		summary: "Remove a domain",
+		description: ssoGate.trim(),
+		tag: "Organisations",
+		responses: { 204: ok("Removed.") },
+		errors: ["NOT_FOUND", "FORBIDDEN"],
+	},
+};
+Object.assign(operations, ssoOperations);
 
 /** The seed's paths (SPEC §3), same handlers; documented as deprecated copies. */
 

@@ -125,6 +125,29 @@ export default async function setup(project: TestProject): Promise<() => Promise
 		json(res, 200, { token });
 	});
 
+	// A DNS-over-HTTPS resolver (JSON API) for SSO domain verification: TXT records the tests
+	// publish with `POST /_test/dns {name, txt}`, served at /dns-query like Cloudflare's.
+	const zone = new Map<string, string[]>();
+	server.service.addRoute("POST", "/_test/dns", (req, res) => {
+		const body = req.body as { name: string; txt: string[] };
+		zone.set(body.name.toLowerCase(), body.txt);
+		json(res, 200, { ok: true });
+	});
+	server.service.addRoute("GET", "/dns-query", (req, res) => {
+		const name = String(req.query.name ?? "").toLowerCase();
+		const txt = zone.get(name);
+		json(
+			res,
+			200,
+			txt
+				? {
+						Status: 0,
+						Answer: txt.map((t) => ({ name, type: 16, TTL: 60, data: JSON.stringify(t) })),
+					}
+				: { Status: 3 },
+		);
+	});
+
 	let db: postgres.Sql | undefined;
 	server.service.addRoute("POST", "/_test/sql", async (req, res) => {
 		const body = req.body as { text: string; params: postgres.ParameterOrJSON<never>[] };

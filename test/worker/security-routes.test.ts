@@ -134,6 +134,12 @@ const ruleBody = async () => ({
 	issuer: inject("oauthIssuer"),
 	conditions: { repository_owner: "inventory" },
 });
+const ssoBody = async () => ({
+	issuer: inject("oauthIssuer"),
+	client_id: "inventory-client",
+	client_secret: "inventory-secret",
+});
+const probeDomain = () => `probe-${crypto.randomUUID().slice(0, 8)}.example`;
 const leaseOf = async (u: Caller): Promise<string> => {
 	const res = await call<{ lease_id: string }>("/api/v1/ci/leases", {
 		json: { job_id: crypto.randomUUID() },
@@ -319,6 +325,56 @@ const inventory: Record<string, RouteEntry> = {
 				headers: { authorization: `Bearer ${user.accessToken}` },
 			});
 			return `${base}/${res.body.trust_rule.id}`;
+		},
+		ok: [204],
+	},
+	"GET /api/v1/orgs/:id/sso": { auth: "user", path: orgPath("/sso"), ok: [200] },
+	"PUT /api/v1/orgs/:id/sso": {
+		auth: "user",
+		path: orgPath("/sso"),
+		body: ssoBody,
+		ok: [200],
+	},
+	"DELETE /api/v1/orgs/:id/sso": {
+		auth: "user",
+		path: async (u) => {
+			const user = await u();
+			const base = `/api/v1/orgs/${(await ciOrgOf(user)).orgId}/sso`;
+			const res = await call(base, {
+				method: "PUT",
+				json: await ssoBody(),
+				headers: { authorization: `Bearer ${user.accessToken}` },
+			});
+			if (res.status !== 200) throw new Error(`sso failed: ${res.status} ${res.text}`);
+			return base;
+		},
+		ok: [204],
+	},
+	"POST /api/v1/orgs/:id/sso/domains": {
+		auth: "user",
+		path: orgPath("/sso/domains"),
+		body: async () => ({ domain: probeDomain() }),
+		ok: [201],
+	},
+	// A domain never added: no DNS lookup (the inventory reaches no resolver), a 404.
+	"POST /api/v1/orgs/:id/sso/domains/:domain/verify": {
+		auth: "user",
+		path: async (u) =>
+			`/api/v1/orgs/${(await ciOrgOf(await u())).orgId}/sso/domains/${probeDomain()}/verify`,
+		ok: [404],
+	},
+	"DELETE /api/v1/orgs/:id/sso/domains/:domain": {
+		auth: "user",
+		path: async (u) => {
+			const user = await u();
+			const base = `/api/v1/orgs/${(await ciOrgOf(user)).orgId}/sso/domains`;
+			const domain = probeDomain();
+			const res = await call(base, {
+				json: { domain },
+				headers: { authorization: `Bearer ${user.accessToken}` },
+			});
+			if (res.status !== 201) throw new Error(`domain failed: ${res.status} ${res.text}`);
+			return `${base}/${domain}`;
 		},
 		ok: [204],
 	},
