@@ -19,6 +19,7 @@ import type {
 	OwnedLicense,
 	ValidateResult,
 } from "../licenses/index";
+import type { AdminLicenseView } from "../licenses/search";
 import type { LaunchMetrics } from "../metrics/dashboard";
 import type { InvitationView, OrgDashboard, OrgSummary } from "../orgs/index";
 
@@ -94,6 +95,16 @@ export const License = z
 		entitlements: PlanEntitlements,
 	})
 	.register(components, { id: "License" }) satisfies z.ZodType<LicenseView>;
+
+export const AdminLicense = License.extend({
+	owner: z.object({ id: z.string(), email: z.string() }).nullable(),
+	owner_email: z.string().nullable().describe("Granted to an address with no account yet."),
+	org_id: z.string().nullable(),
+	source: z.string().describe("`stripe`, `admin`, …"),
+	stripe_customer_id: z.string().nullable(),
+	stripe_subscription_id: z.string().nullable(),
+	created_at: isoTime,
+}).register(components, { id: "AdminLicense" }) satisfies z.ZodType<AdminLicenseView>;
 
 export const Activation = z
 	.object({
@@ -553,6 +564,18 @@ export const operations: Record<string, OperationDoc> = {
 			200: ok("Removed.", z.object({ machines_freed: z.number().int() })),
 		},
 		errors: ["NOT_FOUND", "FORBIDDEN", "CONFLICT"],
+	},
+	"GET /api/v1/admin/licenses": {
+		summary: "List and search licenses",
+		description:
+			"Newest first. Filters combine (AND): owner email substring, key last 4, status, plan, Stripe customer or subscription id. Keyset paging: pass `next_cursor` back as `cursor` until it is null.",
+		tag: "Operators",
+		responses: {
+			200: ok(
+				"A page of licenses.",
+				z.object({ licenses: z.array(AdminLicense), next_cursor: z.string().nullable() }),
+			),
+		},
 	},
 	"POST /api/v1/admin/licenses": {
 		summary: "Create a license (comp, pilot, invoiced)",

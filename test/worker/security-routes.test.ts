@@ -257,6 +257,7 @@ const inventory: Record<string, RouteEntry> = {
 		},
 		ok: [204],
 	},
+	"GET /api/v1/admin/licenses": { auth: "admin", ok: [200] },
 	"POST /api/v1/admin/licenses": {
 		auth: "admin",
 		body: async () => ({ plan: "starter", owner_email: randomEmail(), max_activations: 3 }),
