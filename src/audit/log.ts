@@ -22,6 +22,7 @@ export type AuditAction =
 	| "license_deactivate"
 	| "license_validate"
 	| "license_status_change"
+	| "license_update"
 	| "key_issued"
 	| "checkout_started"
 	| "checkout_completed"

@@ -587,6 +587,14 @@ export const operations: Record<string, OperationDoc> = {
 			),
 		},
 	},
+	"PATCH /api/v1/admin/licenses/{id}": {
+		summary: "Edit a license: plan, activation limit, expiry, owner",
+		description:
+			"Only the fields sent change; `expires_at: null` makes it perpetual, `owner_email: null` unowned (an address without an account waits for it). Audited as `license_update` with each field's old and new value. A license cannot move between a personal and an organisation plan. Stripe-managed licenses are re-synced by Stripe's next event.",
+		tag: "Operators",
+		responses: { 200: ok("The license as changed.", licenseObject) },
+		errors: ["LICENSE_NOT_FOUND"],
+	},
 	"POST /api/v1/admin/licenses/{id}/{action}": {
 		summary: "Suspend, reinstate or revoke a license",
 		description: "Takes effect on the next validate. A revoked license cannot be reinstated.",

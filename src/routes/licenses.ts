@@ -135,6 +135,15 @@ const CreateLicenseBody = z.strictObject({
 	org_id: z.string().min(1).max(64).optional(),
 });
 
+const UpdateLicenseBody = z
+	.strictObject({
+		plan: z.string().min(1).max(32).optional(),
+		max_activations: z.number().int().min(0).max(100_000).optional(),
+		expires_at: z.iso.datetime({ offset: true }).nullable().optional(),
+		owner_email: email.nullable().optional(),
+	})
+	.refine((b) => Object.keys(b).length > 0, "name at least one field to change");
+
 const stripeId = z.string().min(1).max(255);
 const SearchLicensesQuery = z.strictObject({
 	email: z.string().min(1).max(254).optional().describe("Substring of the owner's email."),
@@ -167,6 +176,18 @@ export const operatorLicenseRoutes = new Hono<AppEnv>()
 		const { licenses } = c.get("services");
 		return c.json(await licenses.create(c.req.valid("json")), 201);
 	})
+	.patch(
+		"/:id",
+		validate("param", LicenseParam),
+		validate("json", UpdateLicenseBody),
+		async (c) => {
+			const { licenses } = c.get("services");
+			return c.json(
+				{ license: await licenses.update(c.req.valid("param").id, c.req.valid("json")) },
+				200,
+			);
+		},
+	)
 	.post(
 		"/:id/:action{suspend|reinstate|revoke}",
 		validate("param", LicenseParam.extend({ action: z.enum(["suspend", "reinstate", "revoke"]) })),

@@ -263,6 +263,12 @@ const inventory: Record<string, RouteEntry> = {
 		body: async () => ({ plan: "starter", owner_email: randomEmail(), max_activations: 3 }),
 		ok: [201],
 	},
+	"PATCH /api/v1/admin/licenses/:id": {
+		auth: "admin",
+		path: async () => `/api/v1/admin/licenses/${(await createLicense()).id}`,
+		body: async () => ({ max_activations: 7, owner_email: randomEmail("edited") }),
+		ok: [200],
+	},
 	"POST /api/v1/admin/licenses/:id/:action{suspend|reinstate|revoke}": {
 		auth: "admin",
 		path: async () => `/api/v1/admin/licenses/${(await createLicense()).id}/suspend`,

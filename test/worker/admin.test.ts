@@ -99,3 +99,86 @@ describe("GET /api/v1/admin/licenses", () => {
 		expect(res.status).toBe(401);
 	});
 });
+
+describe("PATCH /api/v1/admin/licenses/:id", () => {
+	it("changes plan, limit, expiry and owner, audited with each field's old and new value", async () => {
+		const first = randomEmail("first");
+		const second = randomEmail("second");
+		const { id, key } = await createLicense({ plan: "starter", owner_email: first });
+		const expires = new Date(Date.now() + 30 * 86_400_000).toISOString();
+		const res = await call<{
+			license: { plan: string; max_activations: number; expires_at: string };
+		}>(`/api/v1/admin/licenses/${id}`, {
+			method: "PATCH",
+			json: { plan: "professional", max_activations: 9, expires_at: expires, owner_email: second },
+			admin: true,
+		});
+		expect(res.status, res.text).toBe(200);
+		expect(res.body.license).toMatchObject({
+			plan: "professional",
+			max_activations: 9,
+			expires_at: expires,
+		});
+		const found = await search(`email=${encodeURIComponent(second)}`);
+		expect(found.body.licenses.map((l) => [l.id, l.plan, l.owner_email])).toEqual([
+			[id, "professional", second],
+		]);
+		const rows = await sql<{ detail: Record<string, unknown> }>(
+			"select detail from audit_logs where license_id = $1 and action = 'license_update'",
+			[id],
+		);
+		expect(rows.map((r) => r.detail)).toEqual([
+			{
+				changes: {
+					plan: { from: "starter", to: "professional" },
+					max_activations: { from: 2, to: 9 },
+					expires_at: { from: null, to: expires },
+					owner: { from: first, to: second },
+				},
+			},
+		]);
+		expect(JSON.stringify(rows)).not.toContain(key);
+
+		// Perpetual again; the validate path sees the new limit at once.
+		const back = await call<{ license: { expires_at: string | null } }>(
+			`/api/v1/admin/licenses/${id}`,
+			{
+				method: "PATCH",
+				json: { expires_at: null },
+				admin: true,
+			},
+		);
+		expect(back.body.license.expires_at).toBeNull();
+	});
+
+	it("answers bad edits with 4xx and writes nothing", async () => {
+		const { id } = await createLicense({ plan: "starter" });
+		for (const [json, status, field] of [
+			[{}, 400, "(body)"],
+			[{ plan: "nope" }, 400, "plan"],
+			[{ plan: "team" }, 400, "plan"],
+			[{ expires_at: "2001-01-01T00:00:00Z" }, 400, "expires_at"],
+			[{ max_activations: -1 }, 400, "max_activations"],
+			[{ owner_email: "not-an-email" }, 400, "owner_email"],
+		] as const) {
+			const res = await call<{ error: { fields: string[] } }>(`/api/v1/admin/licenses/${id}`, {
+				method: "PATCH",
+				json,
+				admin: true,
+			});
+			expect(res.status, `${JSON.stringify(json)}: ${res.text}`).toBe(status);
+			expect(res.body.error.fields, JSON.stringify(json)).toContain(field);
+		}
+		const missing = await call("/api/v1/admin/licenses/lic_missing", {
+			method: "PATCH",
+			json: { max_activations: 2 },
+			admin: true,
+		});
+		expect(missing.status).toBe(404);
+		const audited = await sql(
+			"select 1 from audit_logs where license_id = $1 and action = 'license_update'",
+			[id],
+		);
+		expect(audited).toEqual([]);
+	});
+});
