@@ -6,10 +6,10 @@
 import { and, desc, eq, type SQL, sql } from "drizzle-orm";
 import type { Queryable } from "../db/client";
 import { type LicenseStatus, licenses, plans, users } from "../db/schema";
-import { ApiError } from "../errors";
+import { decodeCursor, encodeCursor, MAX_PAGE } from "../paging";
 import { type LicenseView, licenseView } from "./views";
 
-export const MAX_PAGE = 200;
+export { MAX_PAGE };
 
 export interface LicenseSearch {
 	email?: string | undefined;
@@ -31,30 +31,6 @@ export interface AdminLicenseView extends LicenseView {
 	stripe_customer_id: string | null;
 	stripe_subscription_id: string | null;
 	created_at: string;
-}
-
-/** Opaque to clients: base64url of `created_at|id`. A tampered cursor is a 400, never a 500. */
-export function encodeCursor(at: string, id: string): string {
-	return btoa(`${at}|${id}`).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-export function decodeCursor(cursor: string): { at: string; id: string } {
-	const bad = () =>
-		new ApiError("INVALID_REQUEST", "The cursor is not one this server issued.", {
-			extra: { fields: ["cursor"] },
-		});
-	let text: string;
-	try {
-		text = atob(cursor.replace(/-/g, "+").replace(/_/g, "/"));
-	} catch {
-		throw bad();
-	}
-	// Microseconds, as Postgres keeps them: a millisecond cursor would skip rows made in one ms.
-	const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)\|([a-z]{2,5}_[0-9a-z]{1,40})$/.exec(
-		text,
-	);
-	if (!m?.[1] || !m[2] || Number.isNaN(new Date(m[1]).getTime())) throw bad();
-	return { at: m[1], id: m[2] };
 }
 
 export async function searchLicenses(

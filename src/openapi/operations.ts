@@ -8,6 +8,7 @@
 import { z } from "zod";
 import type { ProviderInfo } from "../accounts/oauth";
 import type { SessionView } from "../accounts/sessions";
+import type { AuditEntry } from "../audit/query";
 import type { ApiKeyView, LeaseView, TrustRuleView } from "../ci/index";
 import { LICENSE_STATUSES, type PlanEntitlements as PlanEntitlementsType } from "../db/schema";
 import type { ErrorCode } from "../errors";
@@ -606,6 +607,33 @@ export const operations: Record<string, OperationDoc> = {
 		summary: "Single-use signup invites",
 		tag: "Operators",
 		responses: { 201: ok("Codes, shown this once.", z.object({ codes: z.array(z.string()) })) },
+	},
+	"GET /api/v1/admin/audit": {
+		summary: "Read the audit log",
+		description:
+			"Newest first, filtered by action, result, user, license and time (`since` ≤ at ≤ `until`). Keyset paging: pass `next_cursor` back as `cursor`. Rows hold no secrets; detail keys that would name one are masked anyway.",
+		tag: "Operators",
+		responses: {
+			200: ok(
+				"A page of events.",
+				z.object({
+					events: z.array(
+						z.object({
+							id: z.string(),
+							at: isoTime,
+							action: z.string(),
+							result: z.string(),
+							user_id: z.string().nullable(),
+							license_id: z.string().nullable(),
+							ip: z.string().nullable(),
+							user_agent: z.string().nullable(),
+							detail: z.record(z.string(), z.unknown()).nullable(),
+						}) satisfies z.ZodType<AuditEntry>,
+					),
+					next_cursor: z.string().nullable(),
+				}),
+			),
+		},
 	},
 	"GET /api/v1/admin/metrics": {
 		summary: "Launch dashboard",

@@ -144,6 +144,15 @@ const UpdateLicenseBody = z
 	})
 	.refine((b) => Object.keys(b).length > 0, "name at least one field to change");
 
+/** `?limit=` of every operator list. */
+export const pageLimit = z
+	.string()
+	.regex(/^\d{1,3}$/)
+	.transform(Number)
+	.pipe(z.number().int().min(1).max(MAX_PAGE))
+	.optional()
+	.describe(`Page size, 1–${MAX_PAGE} (default 50).`);
+
 const stripeId = z.string().min(1).max(255);
 const SearchLicensesQuery = z.strictObject({
 	email: z.string().min(1).max(254).optional().describe("Substring of the owner's email."),
@@ -156,13 +165,7 @@ const SearchLicensesQuery = z.strictObject({
 	plan: z.string().min(1).max(32).optional(),
 	stripe_customer_id: stripeId.optional(),
 	stripe_subscription_id: stripeId.optional(),
-	limit: z
-		.string()
-		.regex(/^\d{1,3}$/)
-		.transform(Number)
-		.pipe(z.number().int().min(1).max(MAX_PAGE))
-		.optional()
-		.describe(`Page size, 1–${MAX_PAGE} (default 50).`),
+	limit: pageLimit,
 	cursor: z.string().min(1).max(200).optional().describe("`next_cursor` of the previous page."),
 });
 

@@ -182,3 +182,68 @@ describe("PATCH /api/v1/admin/licenses/:id", () => {
 		expect(audited).toEqual([]);
 	});
 });
+
+describe("GET /api/v1/admin/audit", () => {
+	interface Events {
+		events: Array<{ id: string; action: string; result: string; license_id: string | null }>;
+		next_cursor: string | null;
+	}
+	it("filters by license and action, newest first, and pages with a cursor", async () => {
+		const { id } = await createLicense({ plan: "starter" });
+		for (const action of ["suspend", "reinstate", "suspend"]) {
+			const res = await call(`/api/v1/admin/licenses/${id}/${action}`, {
+				method: "POST",
+				admin: true,
+			});
+			expect(res.status, res.text).toBe(200);
+		}
+		const all = await call<Events>(`/api/v1/admin/audit?license_id=${id}`, { admin: true });
+		expect(all.status, all.text).toBe(200);
+		expect(all.body.events.map((e) => [e.action, e.result])).toEqual([
+			["license_status_change", "suspended"],
+			["license_status_change", "active"],
+			["license_status_change", "suspended"],
+			["license_create", "success"],
+		]);
+		const seen: string[] = [];
+		let cursor: string | null = null;
+		do {
+			const page: { body: Events } = await call<Events>(
+				`/api/v1/admin/audit?license_id=${id}&action=license_status_change&limit=2${cursor ? `&cursor=${cursor}` : ""}`,
+				{ admin: true },
+			);
+			seen.push(...page.body.events.map((e) => e.id));
+			cursor = page.body.next_cursor;
+		} while (cursor);
+		expect(seen).toEqual(all.body.events.slice(0, 3).map((e) => e.id));
+	});
+
+	it("masks detail keys that would name a secret", async () => {
+		const { id } = await createLicense({ plan: "starter" });
+		await sql(
+			`insert into audit_logs (id, action, result, license_id, detail) values ($1, 'license_update', 'success', $2, '{"password":"hunter2","nested":{"api_token":"t0ken"},"plan":"starter"}')`,
+			[`aud_${crypto.randomUUID().replace(/-/g, "").slice(0, 20)}`, id],
+		);
+		const res = await call<Events>(`/api/v1/admin/audit?license_id=${id}&action=license_update`, {
+			admin: true,
+		});
+		expect(res.status, res.text).toBe(200);
+		expect(res.text).not.toMatch(/hunter2|t0ken/);
+		expect(res.text).toContain('"plan":"starter"');
+	});
+
+	it("answers bad filters with 400 naming the field", async () => {
+		for (const [query, field] of [
+			["since=yesterday", "since"],
+			["limit=500", "limit"],
+			["cursor=xyz", "cursor"],
+			["password=1", "password"],
+		] as const) {
+			const res = await call<{ error: { fields: string[] } }>(`/api/v1/admin/audit?${query}`, {
+				admin: true,
+			});
+			expect(res.status, `${query}: ${res.text}`).toBe(400);
+			expect(res.body.error.fields, query).toContain(field);
+		}
+	});
+});
