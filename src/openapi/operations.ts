@@ -6,6 +6,7 @@
  * field fails the type-check instead of drifting.
  */
 import { z } from "zod";
+import type { AdminUserView } from "../accounts/directory";
 import type { ProviderInfo } from "../accounts/oauth";
 import type { SessionView } from "../accounts/sessions";
 import type { AuditEntry } from "../audit/query";
@@ -22,6 +23,7 @@ import type {
 } from "../licenses/index";
 import type { AdminLicenseView } from "../licenses/search";
 import type { LaunchMetrics } from "../metrics/dashboard";
+import type { AdminOrgView } from "../orgs/directory";
 import type { InvitationView, OrgDashboard, OrgSummary } from "../orgs/index";
 
 /** Named response schemas: they become `#/components/schemas/<id>`. */
@@ -607,6 +609,55 @@ export const operations: Record<string, OperationDoc> = {
 		summary: "Single-use signup invites",
 		tag: "Operators",
 		responses: { 201: ok("Codes, shown this once.", z.object({ codes: z.array(z.string()) })) },
+	},
+	"GET /api/v1/admin/users": {
+		summary: "List and search users",
+		description:
+			"Newest first, by email substring or Stripe customer id, keyset-paged. Never a password hash: `has_password` says whether one is set.",
+		tag: "Operators",
+		responses: {
+			200: ok(
+				"A page of users.",
+				z.object({
+					users: z.array(
+						z.object({
+							id: z.string(),
+							email: z.string(),
+							email_verified_at: isoTime.nullable(),
+							has_password: z.boolean(),
+							oauth_provider: z.string().nullable(),
+							stripe_customer_id: z.string().nullable(),
+							locked_until: isoTime.nullable(),
+							licenses: z.number().int().describe("Licenses this user owns."),
+							created_at: isoTime,
+						}) satisfies z.ZodType<AdminUserView>,
+					),
+					next_cursor: z.string().nullable(),
+				}),
+			),
+		},
+	},
+	"GET /api/v1/admin/orgs": {
+		summary: "List and search organisations",
+		description: "Newest first, by name substring (any case), keyset-paged.",
+		tag: "Operators",
+		responses: {
+			200: ok(
+				"A page of organisations.",
+				z.object({
+					orgs: z.array(
+						z.object({
+							id: z.string(),
+							name: z.string(),
+							members: z.number().int(),
+							license_ids: z.array(z.string()),
+							created_at: isoTime,
+						}) satisfies z.ZodType<AdminOrgView>,
+					),
+					next_cursor: z.string().nullable(),
+				}),
+			),
+		},
 	},
 	"GET /api/v1/admin/audit": {
 		summary: "Read the audit log",

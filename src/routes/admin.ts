@@ -1,9 +1,11 @@
 import { Hono } from "hono";
 import { z } from "zod";
+import { searchUsers } from "../accounts/directory";
 import { readAudit } from "../audit/query";
 import { launchMetrics } from "../metrics/dashboard";
 import { requireAdmin } from "../middleware/auth";
 import { validate } from "../middleware/validate";
+import { searchOrgs } from "../orgs/directory";
 import type { AppEnv } from "../services";
 import { operatorLicenseRoutes, pageLimit } from "./licenses";
 
@@ -27,6 +29,24 @@ const AuditQuery = z.strictObject({
 	cursor: z.string().min(1).max(200).optional().describe("`next_cursor` of the previous page."),
 });
 
+const cursor = z
+	.string()
+	.min(1)
+	.max(200)
+	.optional()
+	.describe("`next_cursor` of the previous page.");
+const UsersQuery = z.strictObject({
+	email: z.string().min(1).max(254).optional().describe("Substring of the address."),
+	stripe_customer_id: z.string().min(1).max(255).optional(),
+	limit: pageLimit,
+	cursor,
+});
+const OrgsQuery = z.strictObject({
+	name: z.string().min(1).max(200).optional().describe("Substring of the name, any case."),
+	limit: pageLimit,
+	cursor,
+});
+
 /** The operator surface: license actions (./licenses.ts), invites, the launch dashboard. */
 export const adminRoutes = new Hono<AppEnv>()
 	.use(requireAdmin())
@@ -34,6 +54,14 @@ export const adminRoutes = new Hono<AppEnv>()
 	.post("/invites", validate("json", CreateInvitesBody), async (c) => {
 		const { accounts } = c.get("services");
 		return c.json({ codes: await accounts.createInvites(c.req.valid("json").count) }, 201);
+	})
+	.get("/users", validate("query", UsersQuery), async (c) => {
+		const { db } = c.get("services");
+		return c.json(await searchUsers(db, c.req.valid("query")), 200);
+	})
+	.get("/orgs", validate("query", OrgsQuery), async (c) => {
+		const { db } = c.get("services");
+		return c.json(await searchOrgs(db, c.req.valid("query")), 200);
 	})
 	.get("/audit", validate("query", AuditQuery), async (c) => {
 		const { db } = c.get("services");

@@ -247,3 +247,38 @@ describe("GET /api/v1/admin/audit", () => {
 		}
 	});
 });
+
+describe("GET /api/v1/admin/users and /orgs", () => {
+	it("finds a user by email with their license count, never a password hash", async () => {
+		const email = randomEmail("dir");
+		await sql(
+			"insert into users (id, email, password_hash) values ($1, $2, '$argon2id$v=19$m=1,t=1,p=1$c2FsdA$aGFzaA')",
+			[`usr_${crypto.randomUUID().replace(/-/g, "").slice(0, 20)}`, email],
+		);
+		await createLicense({ plan: "starter", owner_email: email });
+		const res = await call<{
+			users: Array<{ email: string; licenses: number; has_password: boolean }>;
+		}>(`/api/v1/admin/users?email=${encodeURIComponent(email.toUpperCase())}`, { admin: true });
+		expect(res.status, res.text).toBe(200);
+		expect(res.body.users).toEqual([
+			expect.objectContaining({ email, licenses: 1, has_password: true }),
+		]);
+		expect(res.text).not.toContain("argon2");
+	});
+
+	it("finds an org by name, any case, with its members and licenses", async () => {
+		const name = `Dir ${crypto.randomUUID().slice(0, 8)}`;
+		const orgId = `org_${crypto.randomUUID().replace(/-/g, "").slice(0, 20)}`;
+		await sql("insert into orgs (id, name) values ($1, $2)", [orgId, name]);
+		const res = await call<{ orgs: Array<{ id: string; members: number; license_ids: string[] }> }>(
+			`/api/v1/admin/orgs?name=${encodeURIComponent(name.toLowerCase())}`,
+			{ admin: true },
+		);
+		expect(res.status, res.text).toBe(200);
+		expect(res.body.orgs).toEqual([
+			expect.objectContaining({ id: orgId, members: 0, license_ids: [] }),
+		]);
+		const bad = await call("/api/v1/admin/orgs?limit=0", { admin: true });
+		expect(bad.status).toBe(400);
+	});
+});

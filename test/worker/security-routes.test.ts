@@ -277,6 +277,8 @@ const inventory: Record<string, RouteEntry> = {
 	"POST /api/v1/admin/invites": { auth: "admin", body: async () => ({ count: 2 }), ok: [201] },
 	"GET /api/v1/admin/metrics": { auth: "admin", ok: [200] },
 	"GET /api/v1/admin/audit": { auth: "admin", ok: [200] },
+	"GET /api/v1/admin/users": { auth: "admin", ok: [200] },
+	"GET /api/v1/admin/orgs": { auth: "admin", ok: [200] },
 	"GET /billing/success": { auth: "none", ok: [200] },
 	"GET /billing/cancel": { auth: "none", ok: [200] },
 	"POST /api/v1/billing/checkout": { auth: "user", body: checkoutBody, ok: [200] },
