@@ -24,6 +24,7 @@ export type AuditAction =
 	| "license_status_change"
 	| "license_update"
 	| "key_issued"
+	| "invites_created"
 	| "checkout_started"
 	| "checkout_completed"
 	| "webhook_event"

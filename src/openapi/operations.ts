@@ -21,6 +21,7 @@ import type {
 	OwnedLicense,
 	ValidateResult,
 } from "../licenses/index";
+import type { AdminActivationView } from "../licenses/machines";
 import type { AdminLicenseView } from "../licenses/search";
 import type { LaunchMetrics } from "../metrics/dashboard";
 import type { AdminOrgView } from "../orgs/directory";
@@ -653,6 +654,26 @@ export const operations: Record<string, OperationDoc> = {
 							license_ids: z.array(z.string()),
 							created_at: isoTime,
 						}) satisfies z.ZodType<AdminOrgView>,
+					),
+					next_cursor: z.string().nullable(),
+				}),
+			),
+		},
+	},
+	"GET /api/v1/admin/activations": {
+		summary: "List activations (machines)",
+		description:
+			"Newest first, by license, hardware id and whether the seat is still held, keyset-paged.",
+		tag: "Operators",
+		responses: {
+			200: ok(
+				"A page of activations.",
+				z.object({
+					activations: z.array(
+						Activation.extend({
+							license_id: z.string(),
+							deactivated_at: isoTime.nullable(),
+						}) satisfies z.ZodType<AdminActivationView>,
 					),
 					next_cursor: z.string().nullable(),
 				}),

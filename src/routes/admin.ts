@@ -2,12 +2,14 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { searchUsers } from "../accounts/directory";
 import { readAudit } from "../audit/query";
+import { searchActivations } from "../licenses/machines";
 import { launchMetrics } from "../metrics/dashboard";
 import { requireAdmin } from "../middleware/auth";
 import { validate } from "../middleware/validate";
 import { searchOrgs } from "../orgs/directory";
 import type { AppEnv } from "../services";
 import { operatorLicenseRoutes, pageLimit } from "./licenses";
+import { hardwareId } from "./schemas";
 
 const CreateInvitesBody = z.strictObject({ count: z.number().int().min(1).max(100) });
 const MetricsQuery = z.strictObject({
@@ -47,6 +49,18 @@ const OrgsQuery = z.strictObject({
 	cursor,
 });
 
+const ActivationsQuery = z.strictObject({
+	license_id: z.string().min(1).max(64).optional(),
+	hardware_id: hardwareId.optional(),
+	active: z
+		.enum(["true", "false"])
+		.transform((v) => v === "true")
+		.optional()
+		.describe("true: still holding a seat; false: freed."),
+	limit: pageLimit,
+	cursor,
+});
+
 /** The operator surface: license actions (./licenses.ts), invites, the launch dashboard. */
 export const adminRoutes = new Hono<AppEnv>()
 	.use(requireAdmin())
@@ -62,6 +76,10 @@ export const adminRoutes = new Hono<AppEnv>()
 	.get("/orgs", validate("query", OrgsQuery), async (c) => {
 		const { db } = c.get("services");
 		return c.json(await searchOrgs(db, c.req.valid("query")), 200);
+	})
+	.get("/activations", validate("query", ActivationsQuery), async (c) => {
+		const { db } = c.get("services");
+		return c.json(await searchActivations(db, c.req.valid("query")), 200);
 	})
 	.get("/audit", validate("query", AuditQuery), async (c) => {
 		const { db } = c.get("services");

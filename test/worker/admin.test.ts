@@ -1,7 +1,7 @@
 /** GET /api/v1/admin/licenses: the operator's search, through the Worker on the run's database. */
 import { describe, expect, it } from "vitest";
 import { sql } from "../support/database";
-import { call, createLicense, randomEmail } from "../support/worker-client";
+import { call, createLicense, hardwareId, randomEmail } from "../support/worker-client";
 
 interface Page {
 	licenses: Array<{
@@ -280,5 +280,50 @@ describe("GET /api/v1/admin/users and /orgs", () => {
 		]);
 		const bad = await call("/api/v1/admin/orgs?limit=0", { admin: true });
 		expect(bad.status).toBe(400);
+	});
+});
+
+describe("GET /api/v1/admin/activations and invite auditing", () => {
+	it("lists a license's machines, held and freed", async () => {
+		const { id, key } = await createLicense({ plan: "professional" });
+		const [one, two] = [hardwareId(), hardwareId()];
+		for (const hw of [one, two]) {
+			const res = await call("/api/v1/licenses/activate", {
+				json: { license_key: key, hardware_id: hw },
+			});
+			expect(res.status, res.text).toBe(201);
+		}
+		await call("/api/v1/licenses/deactivate", { json: { license_key: key, hardware_id: one } });
+		type Acts = {
+			activations: Array<{
+				hardware_id: string;
+				license_id: string;
+				deactivated_at: string | null;
+			}>;
+		};
+		const all = await call<Acts>(`/api/v1/admin/activations?license_id=${id}`, { admin: true });
+		expect(all.status, all.text).toBe(200);
+		expect(all.body.activations.map((a) => a.hardware_id)).toEqual([two, one]);
+		const held = await call<Acts>(`/api/v1/admin/activations?license_id=${id}&active=true`, {
+			admin: true,
+		});
+		expect(held.body.activations.map((a) => [a.hardware_id, a.deactivated_at])).toEqual([
+			[two, null],
+		]);
+		const bad = await call(`/api/v1/admin/activations?active=maybe`, { admin: true });
+		expect(bad.status).toBe(400);
+	});
+
+	it("audits invite creation with the count, never the codes", async () => {
+		const res = await call<{ codes: string[] }>("/api/v1/admin/invites", {
+			json: { count: 3 },
+			admin: true,
+		});
+		expect(res.status, res.text).toBe(201);
+		const rows = await sql<{ detail: Record<string, unknown> }>(
+			"select detail from audit_logs where action = 'invites_created' order by at desc limit 1",
+		);
+		expect(rows[0]?.detail).toEqual({ count: 3 });
+		for (const code of res.body.codes) expect(JSON.stringify(rows)).not.toContain(code);
 	});
 });

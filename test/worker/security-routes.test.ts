@@ -278,6 +278,7 @@ const inventory: Record<string, RouteEntry> = {
 	"GET /api/v1/admin/metrics": { auth: "admin", ok: [200] },
 	"GET /api/v1/admin/audit": { auth: "admin", ok: [200] },
 	"GET /api/v1/admin/users": { auth: "admin", ok: [200] },
+	"GET /api/v1/admin/activations": { auth: "admin", ok: [200] },
 	"GET /api/v1/admin/orgs": { auth: "admin", ok: [200] },
 	"GET /billing/success": { auth: "none", ok: [200] },
 	"GET /billing/cancel": { auth: "none", ok: [200] },
