@@ -479,7 +479,15 @@ export function accountService(deps: AccountServiceDeps) {
 			const rows = await Promise.all(
 				codes.map(async (c) => ({ codeHash: await inviteCodeHash(c) })),
 			);
-			await db.insert(invites).values(rows);
+			// Every operator write is audited; the codes themselves never are.
+			await db.transaction(async (tx) => {
+				await tx.insert(invites).values(rows);
+				await recordAudit(tx, meta, {
+					action: "invites_created",
+					result: "success",
+					detail: { count: codes.length },
+				});
+			});
 			return codes;
 		},
 	};

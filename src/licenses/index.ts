@@ -17,6 +17,8 @@ import {
 	createLicense,
 	type StatusAction,
 	setLicenseStatus,
+	type UpdateLicenseInput,
+	updateLicense,
 } from "./operator";
 import {
 	activateMine,
@@ -33,7 +35,7 @@ import { type LicenseView, licenseView, type OwnedLicense } from "./views";
 
 export type { ActivateInput, ActivateResult, MachineInput } from "./activate";
 export type { LicenseContext } from "./context";
-export type { CreateLicenseInput, StatusAction } from "./operator";
+export type { CreateLicenseInput, StatusAction, UpdateLicenseInput } from "./operator";
 export type { ValidateInput, ValidateResult } from "./validate";
 export type { ActivationView, LicenseView, OwnedLicense } from "./views";
 
@@ -91,5 +93,8 @@ export class Licenses {
 	}
 	setStatus(licenseId: string, action: StatusAction): Promise<LicenseView> {
 		return setLicenseStatus(this.ctx, licenseId, action);
+	}
+	update(licenseId: string, input: UpdateLicenseInput): Promise<LicenseView> {
+		return updateLicense(this.ctx, licenseId, input);
 	}
 }

@@ -21,6 +21,16 @@ export interface CreateLicenseInput {
 
 export type StatusAction = "suspend" | "reinstate" | "revoke";
 
+/** What an operator may change on a license; absent = unchanged, null = cleared. */
+export interface UpdateLicenseInput {
+	plan?: string | undefined;
+	max_activations?: number | undefined;
+	/** null = perpetual. */
+	expires_at?: string | null | undefined;
+	/** null = no owner; an address without an account waits for it, as at creation. */
+	owner_email?: string | null | undefined;
+}
+
 /** A license made by hand. The key is returned once, here. */
 export async function createLicense(
 	ctx: LicenseContext,
@@ -122,5 +132,103 @@ export async function setLicenseStatus(
 			detail: { from: license.status, operator_action: action },
 		});
 		return licenseView({ ...license, status: next });
+	});
+}
+
+/**
+ * Edits plan, activation limit, expiry or owner in one audited transaction; the audit row
+ * records each changed field's old and new value. Moving a license between a personal and an
+ * org plan is refused: seats and org membership would not follow.
+ */
+export async function updateLicense(
+	ctx: LicenseContext,
+	licenseId: string,
+	input: UpdateLicenseInput,
+): Promise<LicenseView> {
+	return ctx.db.transaction(async (tx) => {
+		const license = await lockLicense(tx, eq(licenses.id, licenseId));
+		if (!license) throw apiError("LICENSE_NOT_FOUND", "No license has this id.");
+		const [current] = await tx
+			.select({
+				ownerId: licenses.ownerId,
+				ownerEmail: licenses.ownerEmail,
+				ownerAddress: users.email,
+			})
+			.from(licenses)
+			.leftJoin(users, eq(users.id, licenses.ownerId))
+			.where(eq(licenses.id, licenseId));
+		const set: Partial<typeof licenses.$inferInsert> = {};
+		const changes: Record<string, { from: unknown; to: unknown }> = {};
+		let entitlements = license.entitlements;
+		if (input.plan !== undefined && input.plan !== license.planId) {
+			const [from, to] = await Promise.all([
+				tx.query.plans.findFirst({ where: eq(plans.id, license.planId) }),
+				tx.query.plans.findFirst({ where: eq(plans.id, input.plan) }),
+			]);
+			if (!to || !from) {
+				throw new ApiError("INVALID_REQUEST", "Unknown plan.", { extra: { fields: ["plan"] } });
+			}
+			if (isOrgPlan(to) !== isOrgPlan(from)) {
+				throw new ApiError(
+					"INVALID_REQUEST",
+					"A license cannot move between a personal and an organisation plan.",
+					{ extra: { fields: ["plan"] } },
+				);
+			}
+			set.planId = to.id;
+			entitlements = to.entitlements;
+			changes.plan = { from: license.planId, to: to.id };
+		}
+		if (input.max_activations !== undefined && input.max_activations !== license.maxActivations) {
+			set.maxActivations = input.max_activations;
+			changes.max_activations = { from: license.maxActivations, to: input.max_activations };
+		}
+		if (input.expires_at !== undefined) {
+			const next = input.expires_at === null ? null : new Date(input.expires_at);
+			if (next && next.getTime() <= ctx.now().getTime()) {
+				throw new ApiError("INVALID_REQUEST", "expires_at must be in the future.", {
+					extra: { fields: ["expires_at"] },
+				});
+			}
+			if ((next?.getTime() ?? null) !== (license.expiresAt?.getTime() ?? null)) {
+				set.expiresAt = next;
+				changes.expires_at = {
+					from: license.expiresAt?.toISOString() ?? null,
+					to: next?.toISOString() ?? null,
+				};
+			}
+		}
+		if (input.owner_email !== undefined) {
+			const email = input.owner_email?.toLowerCase() ?? null;
+			const was = current?.ownerAddress ?? current?.ownerEmail ?? null;
+			if (email !== was) {
+				const owner = email
+					? await tx.query.users.findFirst({ where: eq(users.email, email), columns: { id: true } })
+					: undefined;
+				set.ownerId = owner?.id ?? null;
+				set.ownerEmail = owner ? null : email;
+				changes.owner = { from: was, to: email };
+			}
+		}
+		if (Object.keys(changes).length > 0) {
+			await tx
+				.update(licenses)
+				.set({ ...set, updatedAt: ctx.now() })
+				.where(eq(licenses.id, licenseId));
+			await recordAudit(tx, ctx.meta, {
+				action: "license_update",
+				result: "success",
+				licenseId,
+				userId: set.ownerId ?? current?.ownerId ?? null,
+				detail: { changes },
+			});
+		}
+		return licenseView({
+			...license,
+			planId: set.planId ?? license.planId,
+			maxActivations: set.maxActivations ?? license.maxActivations,
+			expiresAt: set.expiresAt !== undefined ? set.expiresAt : license.expiresAt,
+			entitlements,
+		});
 	});
 }

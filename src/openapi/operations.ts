@@ -6,8 +6,10 @@
  * field fails the type-check instead of drifting.
  */
 import { z } from "zod";
+import type { AdminUserView } from "../accounts/directory";
 import type { ProviderInfo } from "../accounts/oauth";
 import type { SessionView } from "../accounts/sessions";
+import type { AuditEntry } from "../audit/query";
 import type { ApiKeyView, LeaseView, TrustRuleView } from "../ci/index";
 import { LICENSE_STATUSES, type PlanEntitlements as PlanEntitlementsType } from "../db/schema";
 import type { ErrorCode } from "../errors";
@@ -19,7 +21,10 @@ import type {
 	OwnedLicense,
 	ValidateResult,
 } from "../licenses/index";
+import type { AdminActivationView } from "../licenses/machines";
+import type { AdminLicenseView } from "../licenses/search";
 import type { LaunchMetrics } from "../metrics/dashboard";
+import type { AdminOrgView } from "../orgs/directory";
 import type { InvitationView, OrgDashboard, OrgSummary } from "../orgs/index";
 import type { SsoDomainView, SsoSettingsView } from "../sso/admin";
 
@@ -95,6 +100,16 @@ export const License = z
 		entitlements: PlanEntitlements,
 	})
 	.register(components, { id: "License" }) satisfies z.ZodType<LicenseView>;
+
+export const AdminLicense = License.extend({
+	owner: z.object({ id: z.string(), email: z.string() }).nullable(),
+	owner_email: z.string().nullable().describe("Granted to an address with no account yet."),
+	org_id: z.string().nullable(),
+	source: z.string().describe("`stripe`, `admin`, …"),
+	stripe_customer_id: z.string().nullable(),
+	stripe_subscription_id: z.string().nullable(),
+	created_at: isoTime,
+}).register(components, { id: "AdminLicense" }) satisfies z.ZodType<AdminLicenseView>;
 
 export const Activation = z
 	.object({
@@ -555,6 +570,18 @@ export const operations: Record<string, OperationDoc> = {
 		},
 		errors: ["NOT_FOUND", "FORBIDDEN", "CONFLICT"],
 	},
+	"GET /api/v1/admin/licenses": {
+		summary: "List and search licenses",
+		description:
+			"Newest first. Filters combine (AND): owner email substring, key last 4, status, plan, Stripe customer or subscription id. Keyset paging: pass `next_cursor` back as `cursor` until it is null.",
+		tag: "Operators",
+		responses: {
+			200: ok(
+				"A page of licenses.",
+				z.object({ licenses: z.array(AdminLicense), next_cursor: z.string().nullable() }),
+			),
+		},
+	},
 	"POST /api/v1/admin/licenses": {
 		summary: "Create a license (comp, pilot, invoiced)",
 		tag: "Operators",
@@ -564,6 +591,14 @@ export const operations: Record<string, OperationDoc> = {
 				z.object({ license: License, license_key: z.string() }),
 			),
 		},
+	},
+	"PATCH /api/v1/admin/licenses/{id}": {
+		summary: "Edit a license: plan, activation limit, expiry, owner",
+		description:
+			"Only the fields sent change; `expires_at: null` makes it perpetual, `owner_email: null` unowned (an address without an account waits for it). Audited as `license_update` with each field's old and new value. A license cannot move between a personal and an organisation plan. Stripe-managed licenses are re-synced by Stripe's next event.",
+		tag: "Operators",
+		responses: { 200: ok("The license as changed.", licenseObject) },
+		errors: ["LICENSE_NOT_FOUND"],
 	},
 	"POST /api/v1/admin/licenses/{id}/{action}": {
 		summary: "Suspend, reinstate or revoke a license",
@@ -576,6 +611,102 @@ export const operations: Record<string, OperationDoc> = {
 		summary: "Single-use signup invites",
 		tag: "Operators",
 		responses: { 201: ok("Codes, shown this once.", z.object({ codes: z.array(z.string()) })) },
+	},
+	"GET /api/v1/admin/users": {
+		summary: "List and search users",
+		description:
+			"Newest first, by email substring or Stripe customer id, keyset-paged. Never a password hash: `has_password` says whether one is set.",
+		tag: "Operators",
+		responses: {
+			200: ok(
+				"A page of users.",
+				z.object({
+					users: z.array(
+						z.object({
+							id: z.string(),
+							email: z.string(),
+							email_verified_at: isoTime.nullable(),
+							has_password: z.boolean(),
+							oauth_provider: z.string().nullable(),
+							stripe_customer_id: z.string().nullable(),
+							locked_until: isoTime.nullable(),
+							licenses: z.number().int().describe("Licenses this user owns."),
+							created_at: isoTime,
+						}) satisfies z.ZodType<AdminUserView>,
+					),
+					next_cursor: z.string().nullable(),
+				}),
+			),
+		},
+	},
+	"GET /api/v1/admin/orgs": {
+		summary: "List and search organisations",
+		description: "Newest first, by name substring (any case), keyset-paged.",
+		tag: "Operators",
+		responses: {
+			200: ok(
+				"A page of organisations.",
+				z.object({
+					orgs: z.array(
+						z.object({
+							id: z.string(),
+							name: z.string(),
+							members: z.number().int(),
+							license_ids: z.array(z.string()),
+							created_at: isoTime,
+						}) satisfies z.ZodType<AdminOrgView>,
+					),
+					next_cursor: z.string().nullable(),
+				}),
+			),
+		},
+	},
+	"GET /api/v1/admin/activations": {
+		summary: "List activations (machines)",
+		description:
+			"Newest first, by license, hardware id and whether the seat is still held, keyset-paged.",
+		tag: "Operators",
+		responses: {
+			200: ok(
+				"A page of activations.",
+				z.object({
+					activations: z.array(
+						Activation.extend({
+							license_id: z.string(),
+							deactivated_at: isoTime.nullable(),
+						}) satisfies z.ZodType<AdminActivationView>,
+					),
+					next_cursor: z.string().nullable(),
+				}),
+			),
+		},
+	},
+	"GET /api/v1/admin/audit": {
+		summary: "Read the audit log",
+		description:
+			"Newest first, filtered by action, result, user, license and time (`since` ≤ at ≤ `until`). Keyset paging: pass `next_cursor` back as `cursor`. Rows hold no secrets; detail keys that would name one are masked anyway.",
+		tag: "Operators",
+		responses: {
+			200: ok(
+				"A page of events.",
+				z.object({
+					events: z.array(
+						z.object({
+							id: z.string(),
+							at: isoTime,
+							action: z.string(),
+							result: z.string(),
+							user_id: z.string().nullable(),
+							license_id: z.string().nullable(),
+							ip: z.string().nullable(),
+							user_agent: z.string().nullable(),
+							detail: z.record(z.string(), z.unknown()).nullable(),
+						}) satisfies z.ZodType<AuditEntry>,
+					),
+					next_cursor: z.string().nullable(),
+				}),
+			),
+		},
 	},
 	"GET /api/v1/admin/metrics": {
 		summary: "Launch dashboard",

@@ -1,10 +1,15 @@
 import { Hono } from "hono";
 import { z } from "zod";
+import { searchUsers } from "../accounts/directory";
+import { readAudit } from "../audit/query";
+import { searchActivations } from "../licenses/machines";
 import { launchMetrics } from "../metrics/dashboard";
 import { requireAdmin } from "../middleware/auth";
 import { validate } from "../middleware/validate";
+import { searchOrgs } from "../orgs/directory";
 import type { AppEnv } from "../services";
-import { operatorLicenseRoutes } from "./licenses";
+import { operatorLicenseRoutes, pageLimit } from "./licenses";
+import { hardwareId } from "./schemas";
 
 const CreateInvitesBody = z.strictObject({ count: z.number().int().min(1).max(100) });
 const MetricsQuery = z.strictObject({
@@ -14,6 +19,48 @@ const MetricsQuery = z.strictObject({
 		.describe("Start of the window (ISO 8601 with offset); default 30 days ago."),
 });
 
+const auditId = z.string().min(1).max(64);
+const AuditQuery = z.strictObject({
+	action: z.string().min(1).max(64).optional(),
+	result: z.string().min(1).max(64).optional(),
+	user_id: auditId.optional(),
+	license_id: auditId.optional(),
+	since: z.iso.datetime({ offset: true }).optional(),
+	until: z.iso.datetime({ offset: true }).optional(),
+	limit: pageLimit,
+	cursor: z.string().min(1).max(200).optional().describe("`next_cursor` of the previous page."),
+});
+
+const cursor = z
+	.string()
+	.min(1)
+	.max(200)
+	.optional()
+	.describe("`next_cursor` of the previous page.");
+const UsersQuery = z.strictObject({
+	email: z.string().min(1).max(254).optional().describe("Substring of the address."),
+	stripe_customer_id: z.string().min(1).max(255).optional(),
+	limit: pageLimit,
+	cursor,
+});
+const OrgsQuery = z.strictObject({
+	name: z.string().min(1).max(200).optional().describe("Substring of the name, any case."),
+	limit: pageLimit,
+	cursor,
+});
+
+const ActivationsQuery = z.strictObject({
+	license_id: z.string().min(1).max(64).optional(),
+	hardware_id: hardwareId.optional(),
+	active: z
+		.enum(["true", "false"])
+		.transform((v) => v === "true")
+		.optional()
+		.describe("true: still holding a seat; false: freed."),
+	limit: pageLimit,
+	cursor,
+});
+
 /** The operator surface: license actions (./licenses.ts), invites, the launch dashboard. */
 export const adminRoutes = new Hono<AppEnv>()
 	.use(requireAdmin())
@@ -21,6 +68,22 @@ export const adminRoutes = new Hono<AppEnv>()
 	.post("/invites", validate("json", CreateInvitesBody), async (c) => {
 		const { accounts } = c.get("services");
 		return c.json({ codes: await accounts.createInvites(c.req.valid("json").count) }, 201);
+	})
+	.get("/users", validate("query", UsersQuery), async (c) => {
+		const { db } = c.get("services");
+		return c.json(await searchUsers(db, c.req.valid("query")), 200);
+	})
+	.get("/orgs", validate("query", OrgsQuery), async (c) => {
+		const { db } = c.get("services");
+		return c.json(await searchOrgs(db, c.req.valid("query")), 200);
+	})
+	.get("/activations", validate("query", ActivationsQuery), async (c) => {
+		const { db } = c.get("services");
+		return c.json(await searchActivations(db, c.req.valid("query")), 200);
+	})
+	.get("/audit", validate("query", AuditQuery), async (c) => {
+		const { db } = c.get("services");
+		return c.json(await readAudit(db, c.req.valid("query")), 200);
 	})
 	.get("/metrics", validate("query", MetricsQuery), async (c) => {
 		// A dashboard may lag by Hyperdrive's cache (≤ 1 min); nothing is decided from it.

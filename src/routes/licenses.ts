@@ -4,7 +4,9 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
+import { LICENSE_STATUSES } from "../db/schema";
 import { parseLicenseKey } from "../kernel/license-key";
+import { MAX_PAGE, searchLicenses } from "../licenses/search";
 import { requireUser } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
 import { validate } from "../middleware/validate";
@@ -133,12 +135,62 @@ const CreateLicenseBody = z.strictObject({
 	org_id: z.string().min(1).max(64).optional(),
 });
 
+const UpdateLicenseBody = z
+	.strictObject({
+		plan: z.string().min(1).max(32).optional(),
+		max_activations: z.number().int().min(0).max(100_000).optional(),
+		expires_at: z.iso.datetime({ offset: true }).nullable().optional(),
+		owner_email: email.nullable().optional(),
+	})
+	.refine((b) => Object.keys(b).length > 0, "name at least one field to change");
+
+/** `?limit=` of every operator list. */
+export const pageLimit = z
+	.string()
+	.regex(/^\d{1,3}$/)
+	.transform(Number)
+	.pipe(z.number().int().min(1).max(MAX_PAGE))
+	.optional()
+	.describe(`Page size, 1–${MAX_PAGE} (default 50).`);
+
+const stripeId = z.string().min(1).max(255);
+const SearchLicensesQuery = z.strictObject({
+	email: z.string().min(1).max(254).optional().describe("Substring of the owner's email."),
+	key_last4: z
+		.string()
+		.regex(/^[A-Za-z0-9]{4}$/)
+		.optional()
+		.describe("The key's last 4 characters."),
+	status: z.enum(LICENSE_STATUSES).optional(),
+	plan: z.string().min(1).max(32).optional(),
+	stripe_customer_id: stripeId.optional(),
+	stripe_subscription_id: stripeId.optional(),
+	limit: pageLimit,
+	cursor: z.string().min(1).max(200).optional().describe("`next_cursor` of the previous page."),
+});
+
 /** Operator: mounted at /api/v1/admin/licenses, behind the admin routes' requireAdmin(). */
 export const operatorLicenseRoutes = new Hono<AppEnv>()
+	.get("/", validate("query", SearchLicensesQuery), async (c) => {
+		const { db } = c.get("services");
+		return c.json(await searchLicenses(db, c.req.valid("query")), 200);
+	})
 	.post("/", validate("json", CreateLicenseBody), async (c) => {
 		const { licenses } = c.get("services");
 		return c.json(await licenses.create(c.req.valid("json")), 201);
 	})
+	.patch(
+		"/:id",
+		validate("param", LicenseParam),
+		validate("json", UpdateLicenseBody),
+		async (c) => {
+			const { licenses } = c.get("services");
+			return c.json(
+				{ license: await licenses.update(c.req.valid("param").id, c.req.valid("json")) },
+				200,
+			);
+		},
+	)
 	.post(
 		"/:id/:action{suspend|reinstate|revoke}",
 		validate("param", LicenseParam.extend({ action: z.enum(["suspend", "reinstate", "revoke"]) })),

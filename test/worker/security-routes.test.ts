@@ -263,10 +263,17 @@ const inventory: Record<string, RouteEntry> = {
 		},
 		ok: [204],
 	},
+	"GET /api/v1/admin/licenses": { auth: "admin", ok: [200] },
 	"POST /api/v1/admin/licenses": {
 		auth: "admin",
 		body: async () => ({ plan: "starter", owner_email: randomEmail(), max_activations: 3 }),
 		ok: [201],
+	},
+	"PATCH /api/v1/admin/licenses/:id": {
+		auth: "admin",
+		path: async () => `/api/v1/admin/licenses/${(await createLicense()).id}`,
+		body: async () => ({ max_activations: 7, owner_email: randomEmail("edited") }),
+		ok: [200],
 	},
 	"POST /api/v1/admin/licenses/:id/:action{suspend|reinstate|revoke}": {
 		auth: "admin",
@@ -275,6 +282,10 @@ const inventory: Record<string, RouteEntry> = {
 	},
 	"POST /api/v1/admin/invites": { auth: "admin", body: async () => ({ count: 2 }), ok: [201] },
 	"GET /api/v1/admin/metrics": { auth: "admin", ok: [200] },
+	"GET /api/v1/admin/audit": { auth: "admin", ok: [200] },
+	"GET /api/v1/admin/users": { auth: "admin", ok: [200] },
+	"GET /api/v1/admin/activations": { auth: "admin", ok: [200] },
+	"GET /api/v1/admin/orgs": { auth: "admin", ok: [200] },
 	"GET /billing/success": { auth: "none", ok: [200] },
 	"GET /billing/cancel": { auth: "none", ok: [200] },
 	"POST /api/v1/billing/checkout": { auth: "user", body: checkoutBody, ok: [200] },
