@@ -9,5 +9,6 @@ export * from "./license-key";
 export * from "./token/ci";
 export * from "./token/claims";
 export * from "./token/keys";
+export * from "./token/offline";
 export * from "./token/sign";
 export * from "./token/verify";

@@ -33,6 +33,9 @@ export interface LicenseTokenClaims {
 	/** Org licenses only: the organisation (`org_…`) and the member's seat (`seat_…`). */
 	org?: string;
 	seat?: string;
+	/** Air-gapped licenses only (src/kernel/token/offline.ts): always `true`, with the request's nonce. */
+	offline?: true;
+	nonce?: string;
 	lic: {
 		plan: string;
 		status: string;
@@ -142,12 +145,18 @@ export function readClaims(value: unknown): LicenseTokenClaims | null {
 	if (!isSeconds(iat) || !isSeconds(nbf) || !isSeconds(exp)) return null;
 	const lic = readLic(value.lic);
 	if (lic === null) return null;
-	const { org, seat } = value;
+	const { org, seat, offline, nonce } = value;
+	// Both or neither: an offline token always names the request's nonce, and only it does.
+	let air: { offline: true; nonce: string } | Record<string, never> = {};
+	if (offline !== undefined || nonce !== undefined) {
+		if (offline !== true || !isNonEmptyString(nonce)) return null;
+		air = { offline: true, nonce };
+	}
 	if (org === undefined && seat === undefined)
-		return { iss, aud, sub, jti, iat, nbf, exp, hwid, lic };
+		return { iss, aud, sub, jti, iat, nbf, exp, hwid, ...air, lic };
 	// Both or neither: a seat means nothing without its org.
 	if (!isNonEmptyString(org) || !isNonEmptyString(seat)) return null;
-	return { iss, aud, sub, jti, iat, nbf, exp, hwid, org, seat, lic };
+	return { iss, aud, sub, jti, iat, nbf, exp, hwid, org, seat, ...air, lic };
 }
 
 /**
