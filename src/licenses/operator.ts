@@ -5,6 +5,7 @@ import { type LicenseStatus, licenses, orgs, plans, users } from "../db/schema";
 import { ApiError, apiError } from "../errors";
 import { newId } from "../ids";
 import { orgForPurchase } from "../orgs/create";
+import { enqueue } from "../webhooks/outbox";
 import type { LicenseContext } from "./context";
 import { isOrgPlan, lockLicense, maxActivationsFor, newLicenseKey } from "./queries";
 import { type LicenseView, licenseView } from "./views";
@@ -81,6 +82,11 @@ export async function createLicense(
 			userId: owner?.id ?? null,
 			detail: { plan: plan.id, source: "admin", ...(orgId ? { org_id: orgId } : {}) },
 		});
+		await enqueue(tx, {
+			type: "license.created",
+			orgId,
+			data: { id, plan: plan.id, status: "active", expires_at: expiresAt?.toISOString() ?? null },
+		});
 	});
 	return {
 		license: licenseView({
@@ -121,6 +127,14 @@ export async function setLicenseStatus(
 			licenseId,
 			detail: { from: license.status, operator_action: action },
 		});
+		// Reinstating has no event type yet; suspending or revoking twice reports once.
+		if (next !== license.status && (next === "suspended" || next === "revoked")) {
+			await enqueue(tx, {
+				type: next === "suspended" ? "license.suspended" : "license.revoked",
+				orgId: { ofLicense: licenseId },
+				data: { id: licenseId, status: next, previous_status: license.status },
+			});
+		}
 		return licenseView({ ...license, status: next });
 	});
 }

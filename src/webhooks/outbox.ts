@@ -17,8 +17,11 @@ export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 
 export interface WebhookEvent {
 	type: WebhookEventType;
-	/** The org the change belongs to; null for changes outside any org (only operator endpoints hear those). */
-	orgId: string | null;
+	/**
+	 * The org the change belongs to; null for changes outside any org (only operator endpoints
+	 * hear those). `{ ofLicense }` takes the license's org, read in the same transaction.
+	 */
+	orgId: string | null | { ofLicense: string };
 	/** The object as the API shows it: never secrets (license keys, tokens). */
 	data: Record<string, unknown>;
 }
@@ -45,15 +48,21 @@ export async function enqueue(
 		id: eventId,
 		type: event.type,
 		created_at: new Date().toISOString(),
-		org_id: event.orgId,
+		org_id: null,
 		data: event.data,
 	};
+	const org =
+		event.orgId !== null && typeof event.orgId === "object"
+			? sql`(select org_id from licenses where id = ${event.orgId.ofLicense})`
+			: sql`${event.orgId}::text`;
 	const rows = (await tx.execute(sql`
+		with ev as (select ${org} as org_id)
 		insert into webhook_outbox (event_id, endpoint_id, event_type, payload)
-		select ${eventId}::uuid, e.id, ${event.type}, ${JSON.stringify(payload)}::jsonb
-		from webhook_endpoints e
+		select ${eventId}::uuid, e.id, ${event.type},
+			${JSON.stringify(payload)}::jsonb || jsonb_build_object('org_id', ev.org_id)
+		from webhook_endpoints e, ev
 		where e.disabled_at is null
-			and (e.org_id is null or e.org_id = ${event.orgId})
+			and (e.org_id is null or e.org_id = ev.org_id)
 			and ${event.type} = any(e.events)
 		returning endpoint_id
 	`)) as unknown as Array<{ endpoint_id: string }>;

@@ -7,10 +7,11 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createDb, type Database } from "../../src/db/client";
 import { newId } from "../../src/ids";
+import type { RunningServer } from "../../src/server";
 import { deliverDue } from "../../src/webhooks/deliver";
 import { enqueue } from "../../src/webhooks/outbox";
 import { newWebhookSecret, SIGNATURE_HEADER, verifySignature } from "../../src/webhooks/sign";
-import { testSql } from "./support";
+import { closeAgents, createLicense, http, nodeServer, testSql } from "./support";
 
 const dev = { httpsOnly: false, allowLoopback: true };
 const sql = testSql();
@@ -264,5 +265,67 @@ describe("delivery", () => {
 			.map((r) => (JSON.parse(r.body) as { id: string }).id);
 		expect(got).toHaveLength(60);
 		expect(new Set(got)).toEqual(ids);
+	});
+});
+
+// Last in the file: its operator endpoint hears every event, other files' included.
+describe("the license and activation paths", () => {
+	let server: RunningServer;
+	beforeAll(async () => {
+		server = await nodeServer();
+	});
+	afterAll(async () => {
+		closeAgents();
+		await server.close();
+	});
+
+	it("enqueue license.created, activation.created/removed, license.suspended/revoked in their own transactions", async () => {
+		const ep = await endpoint({
+			orgId: null,
+			path: "/wired",
+			events: [
+				"license.created",
+				"license.suspended",
+				"license.revoked",
+				"activation.created",
+				"activation.removed",
+			],
+		});
+		try {
+			const { key, id } = await createLicense(server.url);
+			const act = await http<{ activation: { id: string } }>(
+				`${server.url}/api/v1/licenses/activate`,
+				{
+					json: { license_key: key, hardware_id: "hw-webhooks-1", hostname: "box" },
+				},
+			);
+			expect(act.status).toBe(201);
+			const off = await http(`${server.url}/api/v1/licenses/deactivate`, {
+				json: { license_key: key, hardware_id: "hw-webhooks-1" },
+			});
+			expect(off.status).toBe(200);
+			for (const action of ["suspend", "suspend", "reinstate", "revoke"]) {
+				const res = await http(`${server.url}/api/v1/admin/licenses/${id}/${action}`, {
+					json: {},
+					admin: true,
+				});
+				expect(res.status, action).toBe(200);
+			}
+			const events = await sql<Array<{ event_type: string; org_id: string | null }>>`
+				select event_type, payload->>'org_id' as org_id from webhook_outbox
+				where endpoint_id = ${ep.id}
+					and (payload->'data'->>'id' = ${id} or payload->'data'->>'license_id' = ${id})
+				order by created_at, event_type`;
+			expect(events.map((e) => e.event_type)).toEqual([
+				"license.created",
+				"activation.created",
+				"activation.removed",
+				"license.suspended",
+				"license.revoked",
+			]);
+			expect(events.every((e) => e.org_id === null)).toBe(true);
+		} finally {
+			await sql`delete from webhook_endpoints where id = ${ep.id}`;
+		}
 	});
 });
