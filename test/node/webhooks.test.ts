@@ -329,3 +329,40 @@ describe("the license and activation paths", () => {
 		}
 	});
 });
+
+describe("the Node server's delivery timer", () => {
+	it("refuses WEBHOOK_DEV_URLS with NODE_ENV=production", async () => {
+		await expect(nodeServer({ env: { WEBHOOK_DEV_URLS: "true" } })).rejects.toThrow(
+			/WEBHOOK_DEV_URLS/,
+		);
+	});
+
+	it("sends a license.created event on its own, signed, to an org's endpoint", async () => {
+		const server = await nodeServer({
+			env: { NODE_ENV: "test", WEBHOOK_DEV_URLS: "true", WEBHOOK_DELIVERY_SECONDS: "1" },
+		});
+		try {
+			const a = await org();
+			const ep = await endpoint({ orgId: a, path: "/timer" });
+			const { id } = await createLicense(server.url, { plan: "team", org_id: a });
+			let got: Received | undefined;
+			for (let i = 0; i < 100 && !got; i++) {
+				await new Promise((ok) => setTimeout(ok, 100));
+				got = received.find((r) => r.path === "/timer");
+			}
+			if (!got)
+				throw new Error(
+					`no delivery within 10 s: ${JSON.stringify(await sql`select o.attempts, o.last_error, o.event_type from webhook_outbox o where endpoint_id = ${ep.id}`)}`,
+				);
+			expect(await verifySignature(ep.secret, got.body, got.signature)).toMatchObject({ ok: true });
+			expect(JSON.parse(got.body)).toMatchObject({
+				type: "license.created",
+				org_id: a,
+				data: { id },
+			});
+		} finally {
+			closeAgents();
+			await server.close();
+		}
+	});
+});
