@@ -1,6 +1,7 @@
 /** What an operator does with licenses: comp, pilot and invoiced licenses; status changes. */
 import { eq } from "drizzle-orm";
 import { recordAudit } from "../audit/log";
+import type { Queryable } from "../db/client";
 import { type LicenseStatus, licenses, orgs, plans, users } from "../db/schema";
 import { ApiError, apiError } from "../errors";
 import { newId } from "../ids";
@@ -127,14 +128,25 @@ export async function setLicenseStatus(
 			licenseId,
 			detail: { from: license.status, operator_action: action },
 		});
-		// Reinstating has no event type yet; suspending or revoking twice reports once.
-		if (next !== license.status && (next === "suspended" || next === "revoked")) {
-			await enqueue(tx, {
-				type: next === "suspended" ? "license.suspended" : "license.revoked",
-				orgId: { ofLicense: licenseId },
-				data: { id: licenseId, status: next, previous_status: license.status },
-			});
-		}
+		if (next !== license.status) await licenseStatusEvent(tx, licenseId, license.status, next);
 		return licenseView({ ...license, status: next });
+	});
+}
+
+/**
+ * `license.suspended` / `license.revoked` when a change (operator or Stripe) moves a license
+ * there; other moves (reinstated, past_due, expired) have no event type yet.
+ */
+export async function licenseStatusEvent(
+	tx: Queryable,
+	licenseId: string,
+	from: LicenseStatus,
+	to: LicenseStatus,
+): Promise<void> {
+	if (to !== "suspended" && to !== "revoked") return;
+	await enqueue(tx, {
+		type: to === "suspended" ? "license.suspended" : "license.revoked",
+		orgId: { ofLicense: licenseId },
+		data: { id: licenseId, status: to, previous_status: from },
 	});
 }

@@ -172,7 +172,8 @@ export async function freeSeatMachines(tx: Queryable, memberId: string): Promise
 		.update(activations)
 		.set({ deactivatedAt: sql`now()` })
 		.where(and(eq(activations.memberId, memberId), isNull(activations.deactivatedAt)))
-		.returning({ id: activations.id });
+		.returning({ id: activations.id, licenseId: activations.licenseId });
+	for (const row of rows) await activationRemoved(tx, row.licenseId, row.id);
 	return rows.length;
 }
 
