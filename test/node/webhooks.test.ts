@@ -329,7 +329,10 @@ describe("the license and activation paths", () => {
 			]);
 			expect(events.every((e) => e.org_id === null)).toBe(true);
 		} finally {
-			await sql`delete from webhook_endpoints where id = ${ep.id}`;
+			// Disabled, not deleted: another file's enqueue may be inserting a row for it right now,
+			// and a deleted endpoint would fail that insert's foreign key (a 500 there).
+			await sql`update webhook_endpoints set disabled_at = now() where id = ${ep.id}`;
+			await sql`delete from webhook_outbox where endpoint_id = ${ep.id}`;
 		}
 	});
 });
