@@ -18,6 +18,13 @@ export const SettingsSchema = z.object({
 	ADMIN_TOKEN: secret(32).optional(),
 	ENABLE_PILOT_SIGNUP: z.enum(["true", "false"]).default("false"),
 	AUDIT_RETENTION_DAYS: z.coerce.number().int().min(90).default(365),
+	/**
+	 * Dev and test only (the Node server refuses it with NODE_ENV=production; the Worker ignores
+	 * it): webhook endpoints may use http and loopback addresses (docs/webhooks.md §5).
+	 */
+	WEBHOOK_DEV_URLS: z.enum(["true", "false"]).default("false"),
+	/** Node server: seconds between webhook delivery runs; 0 = none (tests run deliveries themselves). */
+	WEBHOOK_DELIVERY_SECONDS: z.coerce.number().int().min(0).max(3600).default(15),
 	/** Days a past_due license stays valid while Stripe retries the payment. */
 	PAYMENT_GRACE_DAYS: z.coerce.number().int().min(0).max(60).default(7),
 	STRIPE_SECRET_KEY: z.string().min(1).optional(),

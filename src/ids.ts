@@ -30,7 +30,8 @@ export type IdPrefix =
 	| "oinv"
 	| "cik"
 	| "ctr"
-	| "cil";
+	| "cil"
+	| "whe";
 
 export function newId(prefix: IdPrefix): string {
 	const bytes = randomBytes(20);

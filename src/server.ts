@@ -23,6 +23,7 @@ import { smtpConfigFrom, smtpMailer } from "./node/smtp-mailer";
 import { nodeTxtResolver } from "./node/txt-resolver";
 import { memoryRateLimiter } from "./ratelimit/limiter";
 import type { Runtime } from "./services";
+import { scheduleWebhookDelivery, urlPolicyFor } from "./webhooks/schedule";
 
 export interface StartOptions {
 	port?: number;
@@ -77,6 +78,9 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 		throw new Error(`invalid settings: ${names.join(", ")}`);
 	}
 	const settings: Settings = parsed.data;
+	if (settings.WEBHOOK_DEV_URLS === "true" && env.NODE_ENV === "production") {
+		throw new Error("invalid settings: WEBHOOK_DEV_URLS is for development and tests only");
+	}
 	let proxies: ReturnType<typeof trustedProxies>;
 	try {
 		proxies = trustedProxies(env.TRUSTED_PROXIES);
@@ -140,6 +144,13 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 
 	// The Worker's cron does this on Cloudflare; here a timer does (at start, then daily).
 	const stopRetention = scheduleAuditRetention(database.db, settings.AUDIT_RETENTION_DAYS, { log });
+	// Likewise the webhook outbox (the Worker runs it on a one-minute cron).
+	const stopWebhooks =
+		settings.WEBHOOK_DELIVERY_SECONDS > 0
+			? scheduleWebhookDelivery(database.db, urlPolicyFor(settings.WEBHOOK_DEV_URLS), {
+					everyMs: settings.WEBHOOK_DELIVERY_SECONDS * 1000,
+				})
+			: () => {};
 
 	return {
 		url,
@@ -149,6 +160,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 		embedded: database.embedded,
 		async close() {
 			stopRetention();
+			stopWebhooks();
 			await new Promise<void>((ok) => server.close(() => ok()));
 			mailer.close?.();
 			await database.close();

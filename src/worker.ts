@@ -11,6 +11,8 @@ import { createDb, createSql } from "./db/client";
 import { settingsFrom, WorkerEnvSchema } from "./env";
 import { apiError } from "./errors";
 import type { Runtime } from "./services";
+import { drainOutbox } from "./webhooks/schedule";
+import { PRODUCTION_POLICY } from "./webhooks/ssrf";
 import { argon2idWasm } from "./workers/argon2-wasm";
 import { durableObjectRateLimiter, type RateLimiterObject } from "./workers/rate-limiter-object";
 
@@ -87,14 +89,32 @@ const runtime: Runtime = {
 
 const app = newApp(runtime);
 
+/** wrangler.toml's one-minute cron: the webhook outbox. The other (daily) is audit retention. */
+const WEBHOOK_CRON = "* * * * *";
+
 export default {
 	fetch: app.fetch,
-	async scheduled(_controller, env, ctx) {
+	async scheduled(controller, env, ctx) {
 		const r = await resolveEnv(env);
 		if (!r) return;
 		const db = createDb(
 			createSql(r.env.HYPERDRIVE_FRESH.connectionString, { max: 1, serverTimeouts: false }),
 		);
+		if (controller.cron === WEBHOOK_CRON) {
+			// Always the production URL rules here: WEBHOOK_DEV_URLS is for the Node server only.
+			ctx.waitUntil(
+				drainOutbox(db, PRODUCTION_POLICY).then(
+					(n) => {
+						if (n > 0) console.log(`webhooks: delivered ${n}`);
+					},
+					(err: unknown) => {
+						console.error("webhook delivery failed:", err instanceof Error ? err.message : err);
+						throw new Error("webhook delivery failed");
+					},
+				),
+			);
+			return;
+		}
 		ctx.waitUntil(
 			purgeAuditLogs(db, r.env.AUDIT_RETENTION_DAYS).then(
 				(n) => console.log(`audit retention: deleted ${n} rows`),

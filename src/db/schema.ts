@@ -14,6 +14,7 @@ import {
 	text,
 	timestamp,
 	uniqueIndex,
+	uuid,
 } from "drizzle-orm/pg-core";
 
 const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
@@ -426,5 +427,59 @@ export const orgSsoDomains = pgTable(
 		uniqueIndex("org_sso_domains_verified_key")
 			.on(t.domain)
 			.where(sql`${t.verifiedAt} is not null`),
+	],
+);
+
+/**
+ * Where signed event notifications go (src/webhooks). `org_id` null is an operator endpoint,
+ * which hears every org's events. Two secrets so a rotation has an overlap: while
+ * `previous_expires_at` is ahead, deliveries carry a v1 signature under each.
+ * The secrets are kept as-is, not hashed: signing needs the key itself.
+ */
+export const webhookEndpoints = pgTable(
+	"webhook_endpoints",
+	{
+		id: text("id").primaryKey(),
+		orgId: text("org_id").references(() => orgs.id, { onDelete: "cascade" }),
+		url: text("url").notNull(),
+		/** Event types this endpoint takes (`license.created`, …). */
+		events: text("events").array().notNull(),
+		secretCurrent: text("secret_current").notNull(),
+		secretPrevious: text("secret_previous"),
+		previousExpiresAt: tstz("previous_expires_at"),
+		createdAt: createdAt(),
+		disabledAt: tstz("disabled_at"),
+	},
+	(t) => [index("webhook_endpoints_org_idx").on(t.orgId)],
+);
+
+/**
+ * One event for one endpoint, written in the transaction of the change it reports (so an event
+ * exists exactly when its change committed) and delivered later by src/webhooks/deliver.ts.
+ * `event_id` is shared by every endpoint's copy: receivers deduplicate on it.
+ */
+export const webhookOutbox = pgTable(
+	"webhook_outbox",
+	{
+		eventId: uuid("event_id").notNull(),
+		endpointId: text("endpoint_id")
+			.notNull()
+			.references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+		eventType: text("event_type").notNull(),
+		payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
+		attempts: integer("attempts").notNull().default(0),
+		nextAttemptAt: tstz("next_attempt_at").notNull().defaultNow(),
+		createdAt: createdAt(),
+		deliveredAt: tstz("delivered_at"),
+		deadAt: tstz("dead_at"),
+		/** HTTP status of the last attempt; null when it got no answer (timeout, refused). */
+		lastStatus: integer("last_status"),
+		lastError: text("last_error"),
+	},
+	(t) => [
+		primaryKey({ columns: [t.eventId, t.endpointId] }),
+		index("webhook_outbox_due_idx")
+			.on(t.nextAttemptAt)
+			.where(sql`${t.deliveredAt} is null and ${t.deadAt} is null`),
 	],
 );

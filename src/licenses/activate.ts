@@ -10,6 +10,7 @@ import { activations, licenses } from "../db/schema";
 import { ApiError, apiError } from "../errors";
 import { newId } from "../ids";
 import { evaluateLicense, type ValidationCode } from "../kernel/rules";
+import { enqueue } from "../webhooks/outbox";
 import type { LicenseContext } from "./context";
 import { issueLicenseToken } from "./issue-token";
 import { keyHashOf, type LicenseRow, lockLicense } from "./queries";
@@ -108,6 +109,7 @@ export async function deactivateByKey(
 			licenseId: row.license_id,
 			detail: { activation_id: row.id },
 		});
+		await activationRemoved(tx, row.license_id, row.id);
 		return true;
 	});
 	if (!found) throw apiError("ACTIVATION_NOT_FOUND");
@@ -219,6 +221,16 @@ async function activateLocked(
 		.returning();
 	if (!activation) throw new Error("insert returned no row");
 	await audit("success", { activation_id: activation.id });
+	await enqueue(tx, {
+		type: "activation.created",
+		orgId: { ofLicense: license.id },
+		data: {
+			id: activation.id,
+			license_id: license.id,
+			hostname: activation.hostname,
+			platform: activation.platform,
+		},
+	});
 	return { kind: "ok", created: true, activation, license, seat: tokenSeat(activation.memberId) };
 }
 
@@ -269,3 +281,16 @@ const unusableMessage: Partial<Record<ValidationCode, string>> = {
 	PAST_DUE:
 		"The last payment for this license failed and the payment grace period has ended. Update the payment method in the billing portal (POST /api/v1/billing/portal, or the link in Stripe's payment-failed email); the license works again once the payment goes through.",
 };
+
+/** The `activation.removed` event, in the transaction that freed the machine. */
+export async function activationRemoved(
+	tx: Queryable,
+	licenseId: string,
+	activationId: string,
+): Promise<void> {
+	await enqueue(tx, {
+		type: "activation.removed",
+		orgId: { ofLicense: licenseId },
+		data: { id: activationId, license_id: licenseId },
+	});
+}

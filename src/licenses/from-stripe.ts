@@ -8,6 +8,8 @@ import type { Config } from "../config";
 import type { Queryable } from "../db/client";
 import { type LicenseStatus, licenses, type plans } from "../db/schema";
 import { newId } from "../ids";
+import { enqueue } from "../webhooks/outbox";
+import { licenseStatusEvent } from "./operator";
 import { maxActivationsFor, newLicenseKey } from "./queries";
 
 type Plan = typeof plans.$inferSelect;
@@ -81,6 +83,10 @@ export async function updateLicenseFromStripe(
 	state: StripeLicenseState,
 	plan: Plan | undefined,
 ): Promise<void> {
+	const [before] = await tx
+		.select({ status: licenses.status })
+		.from(licenses)
+		.where(eq(licenses.id, licenseId));
 	await tx
 		.update(licenses)
 		.set({
@@ -91,6 +97,9 @@ export async function updateLicenseFromStripe(
 				: {}),
 		})
 		.where(eq(licenses.id, licenseId));
+	if (before && before.status !== state.status) {
+		await licenseStatusEvent(tx, licenseId, before.status, state.status);
+	}
 }
 
 /**
@@ -125,6 +134,16 @@ export async function createLicenseFromStripe(
 		licenseId: id,
 		userId: ownerId,
 		detail: { plan: plan.id, source: "stripe", subscription: state.subscriptionId },
+	});
+	await enqueue(tx, {
+		type: "license.created",
+		orgId,
+		data: {
+			id,
+			plan: plan.id,
+			status: state.status,
+			expires_at: state.expiresAt?.toISOString() ?? null,
+		},
 	});
 	return id;
 }

@@ -1,10 +1,12 @@
 /** What an operator does with licenses: comp, pilot and invoiced licenses; status changes. */
 import { eq } from "drizzle-orm";
 import { recordAudit } from "../audit/log";
+import type { Queryable } from "../db/client";
 import { type LicenseStatus, licenses, orgs, plans, users } from "../db/schema";
 import { ApiError, apiError } from "../errors";
 import { newId } from "../ids";
 import { orgForPurchase } from "../orgs/create";
+import { enqueue } from "../webhooks/outbox";
 import type { LicenseContext } from "./context";
 import { isOrgPlan, lockLicense, maxActivationsFor, newLicenseKey } from "./queries";
 import { type LicenseView, licenseView } from "./views";
@@ -91,6 +93,11 @@ export async function createLicense(
 			userId: owner?.id ?? null,
 			detail: { plan: plan.id, source: "admin", ...(orgId ? { org_id: orgId } : {}) },
 		});
+		await enqueue(tx, {
+			type: "license.created",
+			orgId,
+			data: { id, plan: plan.id, status: "active", expires_at: expiresAt?.toISOString() ?? null },
+		});
 	});
 	return {
 		license: licenseView({
@@ -131,6 +138,7 @@ export async function setLicenseStatus(
 			licenseId,
 			detail: { from: license.status, operator_action: action },
 		});
+		if (next !== license.status) await licenseStatusEvent(tx, licenseId, license.status, next);
 		return licenseView({ ...license, status: next });
 	});
 }
@@ -230,5 +238,23 @@ export async function updateLicense(
 			expiresAt: set.expiresAt !== undefined ? set.expiresAt : license.expiresAt,
 			entitlements,
 		});
+	});
+}
+
+/**
+ * `license.suspended` / `license.revoked` when a change (operator or Stripe) moves a license
+ * there; other moves (reinstated, past_due, expired) have no event type yet.
+ */
+export async function licenseStatusEvent(
+	tx: Queryable,
+	licenseId: string,
+	from: LicenseStatus,
+	to: LicenseStatus,
+): Promise<void> {
+	if (to !== "suspended" && to !== "revoked") return;
+	await enqueue(tx, {
+		type: to === "suspended" ? "license.suspended" : "license.revoked",
+		orgId: { ofLicense: licenseId },
+		data: { id: licenseId, status: to, previous_status: from },
 	});
 }

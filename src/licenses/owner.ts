@@ -8,7 +8,13 @@ import type { Queryable } from "../db/client";
 import { activations, licenses, orgMembers } from "../db/schema";
 import { apiError } from "../errors";
 import { evaluateLicense } from "../kernel/rules";
-import { type ActivateResult, activateById, type MachineInput, type SeatHolder } from "./activate";
+import {
+	type ActivateResult,
+	activateById,
+	activationRemoved,
+	type MachineInput,
+	type SeatHolder,
+} from "./activate";
 import type { LicenseContext } from "./context";
 import {
 	type LicenseRow,
@@ -91,6 +97,7 @@ export async function freeActivation(
 			licenseId,
 			detail: { activation_id: activationId, by: "owner" },
 		});
+		await activationRemoved(tx, licenseId, activationId);
 		return true;
 	});
 	if (!done) throw apiError("ACTIVATION_NOT_FOUND", "You have no activation with this id.");
@@ -165,7 +172,8 @@ export async function freeSeatMachines(tx: Queryable, memberId: string): Promise
 		.update(activations)
 		.set({ deactivatedAt: sql`now()` })
 		.where(and(eq(activations.memberId, memberId), isNull(activations.deactivatedAt)))
-		.returning({ id: activations.id });
+		.returning({ id: activations.id, licenseId: activations.licenseId });
+	for (const row of rows) await activationRemoved(tx, row.licenseId, row.id);
 	return rows.length;
 }
 

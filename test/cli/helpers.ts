@@ -97,6 +97,8 @@ export class LicenseServer {
 				JWT_SECRET: inject("jwtSecret"),
 				PUBLIC_URL: this.url,
 				DATABASE_POOL_MAX: "4",
+				// Each test file runs the webhook outbox itself: no server may claim its rows meanwhile.
+				WEBHOOK_DELIVERY_SECONDS: "0",
 				...featureSettings(this.features),
 			},
 		});

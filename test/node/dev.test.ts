@@ -25,6 +25,8 @@ beforeAll(async () => {
 			...process.env,
 			PORT: String(port),
 			DATABASE_URL: inject("databaseUrl"),
+			// No webhook runs from this server: test/node/webhooks.test.ts runs its own.
+			WEBHOOK_DELIVERY_SECONDS: "0",
 			ADMIN_TOKEN: inject("adminToken"),
 			WRANGLER_SEND_METRICS: "false",
 		},

@@ -164,6 +164,8 @@ describe("no mail provider", () => {
 			log: (l) => lines.push(l),
 			env: {
 				DATABASE_URL: inject("databaseUrl"),
+				// No webhook runs from this server: test/node/webhooks.test.ts runs its own.
+				WEBHOOK_DELIVERY_SECONDS: "0",
 				LICENSE_SIGNING_KEY: inject("signingKey"),
 				LICENSE_KEY_PEPPER: inject("pepper"),
 				JWT_SECRET: inject("jwtSecret"),

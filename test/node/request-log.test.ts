@@ -23,6 +23,8 @@ async function serverLogging(
 		...(opts.requestLogFormat ? { requestLogFormat: opts.requestLogFormat } : {}),
 		env: {
 			DATABASE_URL: inject("databaseUrl"),
+			// No webhook runs from this server: test/node/webhooks.test.ts runs its own.
+			WEBHOOK_DELIVERY_SECONDS: "0",
 			DATABASE_POOL_MAX: "2",
 			LICENSE_SIGNING_KEY: inject("signingKey"),
 			LICENSE_KEY_PEPPER: inject("pepper"),

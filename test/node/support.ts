@@ -35,6 +35,8 @@ export async function nodeServer(
 			JWT_SECRET: inject("jwtSecret"),
 			ADMIN_TOKEN: inject("adminToken"),
 			NODE_ENV: "production",
+			// Each test file runs the webhook outbox itself: no server may claim its rows meanwhile.
+			WEBHOOK_DELIVERY_SECONDS: "0",
 			// Mail goes to the run's fake Resend instead of the test log.
 			RESEND_API_KEY: inject("resendApiKey"),
 			RESEND_API_BASE: inject("oauthIssuer"),

@@ -1,0 +1,131 @@
+/**
+ * One delivery run over the outbox: claim due rows, POST each signed, record the outcome.
+ *
+ * Claiming is a short transaction (`FOR UPDATE SKIP LOCKED`) that also pushes the rows'
+ * `next_attempt_at` past the request timeout: concurrent runners skip rows another holds, and
+ * once the claim commits the rows are no longer due, so no HTTP call runs inside a transaction
+ * and two runners never POST the same row. A runner that dies mid-POST leaves its rows to come
+ * due again after the lease: delivery is at least once, receivers deduplicate on the event id.
+ */
+import { sql } from "drizzle-orm";
+import type { Database } from "../db/client";
+import { SIGNATURE_HEADER, signatureHeader } from "./sign";
+import { checkWebhookUrl, PRODUCTION_POLICY, type UrlPolicy } from "./ssrf";
+
+/** Waits after the 1st…5th failed attempt; a 6th failure makes the row dead. */
+export const BACKOFF_SECONDS = [60, 5 * 60, 30 * 60, 2 * 3600, 12 * 3600] as const;
+
+export interface DeliveryOptions {
+	policy?: UrlPolicy;
+	/** Per-request timeout; the claim lease is this plus a margin. */
+	timeoutMs?: number;
+	/** Rows claimed per run. */
+	batch?: number;
+	fetch?: typeof fetch;
+}
+
+export interface DeliveryReport {
+	claimed: number;
+	delivered: number;
+	failed: number;
+	dead: number;
+}
+
+interface Claimed {
+	event_id: string;
+	endpoint_id: string;
+	payload: unknown;
+	attempts: number;
+	url: string;
+	secret_current: string;
+	secret_previous: string | null;
+	previous_live: boolean;
+}
+
+export async function deliverDue(
+	db: Database,
+	opts: DeliveryOptions = {},
+): Promise<DeliveryReport> {
+	const timeoutMs = opts.timeoutMs ?? 10_000;
+	const leaseSeconds = Math.ceil(timeoutMs / 1000) + 30;
+	const claimed = (await db.execute(sql`
+		with due as (
+			select o.event_id, o.endpoint_id from webhook_outbox o
+			where o.delivered_at is null and o.dead_at is null and o.next_attempt_at <= clock_timestamp()
+			order by o.next_attempt_at
+			limit ${opts.batch ?? 50}
+			for update skip locked
+		)
+		update webhook_outbox o
+		set attempts = o.attempts + 1,
+			next_attempt_at = clock_timestamp() + make_interval(secs => ${leaseSeconds})
+		from due, webhook_endpoints e
+		where o.event_id = due.event_id and o.endpoint_id = due.endpoint_id and e.id = o.endpoint_id
+		returning o.event_id, o.endpoint_id, o.payload, o.attempts, e.url, e.secret_current,
+			e.secret_previous,
+			(e.previous_expires_at is not null and e.previous_expires_at > clock_timestamp()) as previous_live
+	`)) as unknown as Claimed[];
+
+	const report: DeliveryReport = { claimed: claimed.length, delivered: 0, failed: 0, dead: 0 };
+	await Promise.all(
+		claimed.map(async (row) => {
+			const outcome = await attempt(row, opts, timeoutMs);
+			const final = outcome.ok
+				? "delivered"
+				: row.attempts > BACKOFF_SECONDS.length
+					? "dead"
+					: "failed";
+			report[final]++;
+			const wait = BACKOFF_SECONDS[Math.min(row.attempts, BACKOFF_SECONDS.length) - 1] ?? 0;
+			await db.execute(sql`
+				update webhook_outbox set
+					last_status = ${outcome.status},
+					last_error = ${outcome.error},
+					delivered_at = case when ${final === "delivered"} then clock_timestamp() end,
+					dead_at = case when ${final === "dead"} then clock_timestamp() end,
+					next_attempt_at = case when ${final === "failed"}
+						then clock_timestamp() + make_interval(secs => ${wait}) else next_attempt_at end
+				where event_id = ${row.event_id}::uuid and endpoint_id = ${row.endpoint_id}
+			`);
+		}),
+	);
+	return report;
+}
+
+async function attempt(
+	row: Claimed,
+	opts: DeliveryOptions,
+	timeoutMs: number,
+): Promise<{ ok: boolean; status: number | null; error: string | null }> {
+	// Checked again at send time: the policy may be stricter than when the endpoint was saved.
+	const check = checkWebhookUrl(row.url, opts.policy ?? PRODUCTION_POLICY);
+	if (!check.ok) return { ok: false, status: null, error: check.reason };
+	const body = JSON.stringify(row.payload);
+	const secrets = [row.secret_current];
+	if (row.secret_previous && row.previous_live) secrets.push(row.secret_previous);
+	try {
+		const res = await (opts.fetch ?? fetch)(check.url, {
+			method: "POST",
+			headers: {
+				"content-type": "application/json",
+				"user-agent": "coditect-webhooks/1",
+				[SIGNATURE_HEADER]: await signatureHeader(secrets, body),
+			},
+			body,
+			// A redirect could point anywhere, past the address check: not followed.
+			redirect: "manual",
+			signal: AbortSignal.timeout(timeoutMs),
+		});
+		// The receiver's body is not ours to keep; drain it so the connection is released.
+		await res.body?.cancel();
+		const ok = res.status >= 200 && res.status < 300;
+		return { ok, status: res.status, error: ok ? null : `http_${res.status}` };
+	} catch (err) {
+		const name = err instanceof Error ? err.name : "";
+		return {
+			ok: false,
+			status: null,
+			error: name === "TimeoutError" ? "timeout" : "network_error",
+		};
+	}
+}

@@ -1,0 +1,70 @@
+/**
+ * Writing events into the outbox. `enqueue` runs in the caller's transaction, so an event row
+ * exists exactly when the change it reports committed: no event for a rolled-back change, no
+ * lost event for a committed one. Delivery happens later (deliver.ts).
+ */
+import { sql } from "drizzle-orm";
+import type { Queryable } from "../db/client";
+
+export const WEBHOOK_EVENTS = [
+	"license.created",
+	"license.suspended",
+	"license.revoked",
+	"activation.created",
+	"activation.removed",
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
+
+export interface WebhookEvent {
+	type: WebhookEventType;
+	/**
+	 * The org the change belongs to; null for changes outside any org (only operator endpoints
+	 * hear those). `{ ofLicense }` takes the license's org, read in the same transaction.
+	 */
+	orgId: string | null | { ofLicense: string };
+	/** The object as the API shows it: never secrets (license keys, tokens). */
+	data: Record<string, unknown>;
+}
+
+/** The body every endpoint receives, byte for byte what is signed. */
+export interface WebhookPayload {
+	id: string;
+	type: WebhookEventType;
+	created_at: string;
+	org_id: string | null;
+	data: Record<string, unknown>;
+}
+
+/**
+ * Queues `event` for every live endpoint that takes its type: the org's own endpoints and the
+ * operator's (org_id null). Returns the event id (shared by all copies) and how many were queued.
+ */
+export async function enqueue(
+	tx: Queryable,
+	event: WebhookEvent,
+): Promise<{ eventId: string; queued: number }> {
+	const eventId = crypto.randomUUID();
+	const payload: WebhookPayload = {
+		id: eventId,
+		type: event.type,
+		created_at: new Date().toISOString(),
+		org_id: null,
+		data: event.data,
+	};
+	const org =
+		event.orgId !== null && typeof event.orgId === "object"
+			? sql`(select org_id from licenses where id = ${event.orgId.ofLicense})`
+			: sql`${event.orgId}::text`;
+	const rows = (await tx.execute(sql`
+		with ev as (select ${org} as org_id)
+		insert into webhook_outbox (event_id, endpoint_id, event_type, payload)
+		select ${eventId}::uuid, e.id, ${event.type},
+			${JSON.stringify(payload)}::jsonb || jsonb_build_object('org_id', ev.org_id)
+		from webhook_endpoints e, ev
+		where e.disabled_at is null
+			and (e.org_id is null or e.org_id = ev.org_id)
+			and ${event.type} = any(e.events)
+		returning endpoint_id
+	`)) as unknown as Array<{ endpoint_id: string }>;
+	return { eventId, queued: rows.length };
+}
