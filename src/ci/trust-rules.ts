@@ -8,6 +8,7 @@ import { recordAudit } from "../audit/log";
 import { ciTrustRules } from "../db/schema";
 import { apiError } from "../errors";
 import { newId } from "../ids";
+import { isAcceptableIssuer } from "../issuer-url";
 import { MANAGERS, requireMember } from "../orgs/membership";
 import type { CiDeps } from "./deps";
 
@@ -33,23 +34,6 @@ function view(row: RuleRow): TrustRuleView {
 		created_at: row.createdAt.toISOString(),
 		revoked_at: row.revokedAt?.toISOString() ?? null,
 	};
-}
-
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
-
-/**
- * The issuer is fetched (discovery, JWKS), so it must be https; plain http only on loopback
- * (a local issuer in development and tests).
- */
-export function isAcceptableIssuer(issuer: string): boolean {
-	let url: URL;
-	try {
-		url = new URL(issuer);
-	} catch {
-		return false;
-	}
-	if (url.search || url.hash || url.username || url.password) return false;
-	return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK.has(url.hostname));
 }
 
 /**

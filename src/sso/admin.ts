@@ -11,6 +11,7 @@ import type { Config } from "../config";
 import type { Database } from "../db/client";
 import { orgSsoConnections, orgSsoDomains } from "../db/schema";
 import { ApiError, apiError } from "../errors";
+import { isAcceptableIssuer } from "../issuer-url";
 import { evaluateLicense } from "../kernel/rules";
 import { orgLicenseOf } from "../licenses/queries";
 import { MANAGERS, requireMember } from "../orgs/membership";
@@ -20,7 +21,7 @@ import {
 	normalizeDomain,
 	verificationRecord,
 } from "./domains";
-import { discover, isAcceptableSsoIssuer } from "./oidc";
+import { discover } from "./oidc";
 import type { TxtResolver } from "./resolver";
 import { sealSecret } from "./secret-box";
 
@@ -124,7 +125,7 @@ export function ssoAdmin(deps: SsoDeps) {
 			input: SsoConnectionInput,
 		): Promise<SsoSettingsView> {
 			await requireSsoAdmin(deps, orgId, userId);
-			if (!isAcceptableSsoIssuer(input.issuer)) {
+			if (!isAcceptableIssuer(input.issuer)) {
 				throw new ApiError(
 					"INVALID_REQUEST",
 					"issuer must be an https URL (http only for 127.0.0.1/localhost) without query or fragment.",

@@ -30,20 +30,6 @@ export interface SsoIdentity {
 	verifiedEmail: string | null;
 }
 
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
-
-/** https issuers only; plain http on loopback (a local provider in development and tests). */
-export function isAcceptableSsoIssuer(issuer: string): boolean {
-	let url: URL;
-	try {
-		url = new URL(issuer);
-	} catch {
-		return false;
-	}
-	if (url.search || url.hash || url.username || url.password) return false;
-	return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK.has(url.hostname));
-}
-
 function insecure(url: string): boolean {
 	return new URL(url).protocol === "http:";
 }
