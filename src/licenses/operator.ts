@@ -230,6 +230,12 @@ export async function updateLicense(
 				userId: set.ownerId ?? current?.ownerId ?? null,
 				detail: { changes },
 			});
+			// Same transaction as the edit: subscribers hear of it exactly when it committed.
+			await enqueue(tx, {
+				type: "license.updated",
+				orgId: { ofLicense: licenseId },
+				data: { id: licenseId, changes },
+			});
 		}
 		return licenseView({
 			...license,

@@ -8,6 +8,7 @@ import type { Queryable } from "../db/client";
 
 export const WEBHOOK_EVENTS = [
 	"license.created",
+	"license.updated",
 	"license.suspended",
 	"license.revoked",
 	"activation.created",

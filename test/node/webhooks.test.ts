@@ -283,12 +283,13 @@ describe("the license and activation paths", () => {
 		await server.close();
 	});
 
-	it("enqueue license.created, activation.created/removed, license.suspended/revoked in their own transactions", async () => {
+	it("enqueue license.created, activation.created/removed, license.updated, license.suspended/revoked in their own transactions", async () => {
 		const ep = await endpoint({
 			orgId: null,
 			path: "/wired",
 			events: [
 				"license.created",
+				"license.updated",
 				"license.suspended",
 				"license.revoked",
 				"activation.created",
@@ -308,6 +309,15 @@ describe("the license and activation paths", () => {
 				json: { license_key: key, hardware_id: "hw-webhooks-1" },
 			});
 			expect(off.status).toBe(200);
+			// An edit that changes nothing writes no event; one that does writes one.
+			for (const max of [7, 7]) {
+				const edit = await http(`${server.url}/api/v1/admin/licenses/${id}`, {
+					method: "PATCH",
+					json: { max_activations: max },
+					admin: true,
+				});
+				expect(edit.status).toBe(200);
+			}
 			for (const action of ["suspend", "suspend", "reinstate", "revoke"]) {
 				const res = await http(`${server.url}/api/v1/admin/licenses/${id}/${action}`, {
 					json: {},
@@ -324,6 +334,7 @@ describe("the license and activation paths", () => {
 				"license.created",
 				"activation.created",
 				"activation.removed",
+				"license.updated",
 				"license.suspended",
 				"license.revoked",
 			]);
