@@ -13,6 +13,8 @@ import { Orgs } from "./orgs/index";
 import type { RateLimiter } from "./ratelimit/limiter";
 import { type SsoAdmin, ssoAdmin } from "./sso/admin";
 import { DEFAULT_DOH_URL, dohResolver, type TxtResolver } from "./sso/resolver";
+import { type WebhookEndpointService, webhookEndpointService } from "./webhooks/endpoints";
+import { urlPolicyFor } from "./webhooks/schedule";
 
 export interface AppEnv {
 	Bindings: Record<string, unknown>;
@@ -48,6 +50,8 @@ export interface Services {
 	ci: CiService;
 	/** An org's single sign-on settings and domains. */
 	sso: SsoAdmin;
+	/** An org's outbound webhook endpoints (register, rotate, disable, deliveries). */
+	webhookEndpoints: WebhookEndpointService;
 	defer: (work: Promise<unknown>) => void;
 }
 
@@ -113,6 +117,7 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 		let orgs: Orgs | undefined;
 		let ci: CiService | undefined;
 		let sso: SsoAdmin | undefined;
+		let hooks: WebhookEndpointService | undefined;
 		c.set("services", {
 			config,
 			db,
@@ -170,6 +175,15 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 					now: () => new Date(),
 				});
 				return sso;
+			},
+			get webhookEndpoints() {
+				hooks ??= webhookEndpointService({
+					db,
+					meta,
+					policy: urlPolicyFor(config.settings.WEBHOOK_DEV_URLS),
+					now: () => new Date(),
+				});
+				return hooks;
 			},
 			get billing() {
 				billingService ??= billing({ db, config, meta, requestId });
