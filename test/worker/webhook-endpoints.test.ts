@@ -3,7 +3,14 @@
  * deleting, the delivery list, and the URL and event checks. */
 import { describe, expect, it } from "vitest";
 import { sql } from "../support/database";
-import { bearer, call, newUser, type Session } from "../support/worker-client";
+import {
+	bearer,
+	call,
+	createLicense,
+	hardwareId,
+	newUser,
+	type Session,
+} from "../support/worker-client";
 
 type Json = Record<string, unknown>;
 interface Endpoint {
@@ -108,7 +115,19 @@ describe("org webhook endpoints", () => {
 
 	it("disables without deleting: the row stays, no new events, idempotent, rotate refused", async () => {
 		const { orgId, owner } = await orgOfNewOwner();
-		const wid = (await register(orgId, owner)).body.endpoint.id;
+		const wid = (await register(orgId, owner, { events: ["activation.created"] })).body.endpoint.id;
+		const license = await createLicense({ plan: "team" });
+		await sql("update licenses set org_id = $1 where id = $2", [orgId, license.id]);
+		const activate = async () => {
+			const res = await call("/api/v1/licenses/activate", {
+				json: { license_key: license.key, hardware_id: hardwareId() },
+			});
+			expect(res.status).toBe(201);
+		};
+		const queued = async () =>
+			(await sql("select event_id from webhook_outbox where endpoint_id = $1", [wid])).length;
+		await activate();
+		expect(await queued()).toBe(1);
 		for (let i = 0; i < 2; i++) {
 			const gone = await call(`/api/v1/orgs/${orgId}/webhooks/${wid}`, {
 				method: "DELETE",
@@ -121,6 +140,8 @@ describe("org webhook endpoints", () => {
 			[wid],
 		);
 		expect(row?.disabled).toBe(true);
+		await activate();
+		expect(await queued()).toBe(1);
 		const list = await call<{ endpoints: Endpoint[] }>(`/api/v1/orgs/${orgId}/webhooks`, {
 			headers: bearer(owner.access_token),
 		});
