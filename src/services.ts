@@ -14,7 +14,7 @@ import type { RateLimiter } from "./ratelimit/limiter";
 import { type SsoAdmin, ssoAdmin } from "./sso/admin";
 import { DEFAULT_DOH_URL, dohResolver, type TxtResolver } from "./sso/resolver";
 import { type WebhookEndpointService, webhookEndpointService } from "./webhooks/endpoints";
-import { urlPolicyFor } from "./webhooks/schedule";
+import { PRODUCTION_POLICY, type UrlPolicy } from "./webhooks/ssrf";
 
 export interface AppEnv {
 	Bindings: Record<string, unknown>;
@@ -86,6 +86,12 @@ export interface Runtime {
 	mailer?: Mailer;
 	/** TXT lookups for SSO domains when DNS_OVER_HTTPS_URL is not set (Node: node:dns); else DoH. */
 	txtResolver?: TxtResolver;
+	/**
+	 * The URL rules for registering webhook endpoints: the same ones this runtime delivers with
+	 * (Node: WEBHOOK_DEV_URLS). Absent (the Worker, whose cron always delivers with production
+	 * rules): production, so no endpoint is accepted that would never be delivered to.
+	 */
+	webhookUrlPolicy?: UrlPolicy;
 	/** Where this request's log line goes; null (or absent) = none. */
 	requestLog?: (c: Context<AppEnv>) => RequestLogSink | null;
 }
@@ -180,7 +186,7 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 				hooks ??= webhookEndpointService({
 					db,
 					meta,
-					policy: urlPolicyFor(config.settings.WEBHOOK_DEV_URLS),
+					policy: runtime.webhookUrlPolicy ?? PRODUCTION_POLICY,
 					now: () => new Date(),
 				});
 				return hooks;
