@@ -259,4 +259,22 @@ describe("org webhook endpoints", () => {
 		expect(asMember.body.error.code).toBe("FORBIDDEN");
 		expect((await register(orgId, stranger.session)).status).toBe(403);
 	});
+	it("refuses a 21st live endpoint with 409; a disabled one frees a place", async () => {
+		const { orgId, owner } = await orgOfNewOwner();
+		const ids: string[] = [];
+		for (let i = 0; i < 20; i++) {
+			const res = await register(orgId, owner, { url: `https://hooks.example.com/${i}` });
+			expect(res.status).toBe(201);
+			ids.push(res.body.endpoint.id);
+		}
+		const over = await register(orgId, owner);
+		expect(over.status).toBe(409);
+		expect(over.body.error.code).toBe("CONFLICT");
+		const gone = await call(`/api/v1/orgs/${orgId}/webhooks/${ids[0]}`, {
+			method: "DELETE",
+			headers: bearer(owner.access_token),
+		});
+		expect(gone.status).toBe(204);
+		expect((await register(orgId, owner)).status).toBe(201);
+	});
 });
