@@ -20,6 +20,7 @@ import { invitationRoutes, orgRoutes } from "./routes/orgs";
 import { publicRoutes } from "./routes/public";
 import { orgSsoRoutes } from "./routes/sso";
 import { webhookRoutes } from "./routes/webhooks";
+import { orgWebhookRoutes } from "./routes/webhooks-out";
 import type { AppEnv } from "./services";
 import { type Runtime, servicesMiddleware } from "./services";
 
@@ -59,6 +60,7 @@ export function newApp(runtime: Runtime): Hono<AppEnv> {
 	app.route("/billing", billingRoutes); // seed alias for older clients
 	app.route("/api/v1/orgs", orgCiRoutes);
 	app.route("/api/v1/orgs", orgSsoRoutes);
+	app.route("/api/v1/orgs", orgWebhookRoutes);
 	app.route("/api/v1/ci", ciRoutes);
 	app.route("/webhooks", webhookRoutes);
 	app.route("/", docsRoutes(app, runtime));

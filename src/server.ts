@@ -131,6 +131,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 		docsBundle: nodeDocsBundle,
 		mailer,
 		txtResolver: nodeTxtResolver,
+		webhookUrlPolicy: urlPolicyFor(settings.WEBHOOK_DEV_URLS),
 		...(logRequests === "true" ? { requestLog: () => requestSink } : {}),
 	};
 	const app = newApp(runtime);

@@ -13,6 +13,8 @@ import { Orgs } from "./orgs/index";
 import type { RateLimiter } from "./ratelimit/limiter";
 import { type SsoAdmin, ssoAdmin } from "./sso/admin";
 import { DEFAULT_DOH_URL, dohResolver, type TxtResolver } from "./sso/resolver";
+import { type WebhookEndpointService, webhookEndpointService } from "./webhooks/endpoints";
+import { PRODUCTION_POLICY, type UrlPolicy } from "./webhooks/ssrf";
 
 export interface AppEnv {
 	Bindings: Record<string, unknown>;
@@ -48,6 +50,8 @@ export interface Services {
 	ci: CiService;
 	/** An org's single sign-on settings and domains. */
 	sso: SsoAdmin;
+	/** An org's outbound webhook endpoints (register, rotate, disable, deliveries). */
+	webhookEndpoints: WebhookEndpointService;
 	defer: (work: Promise<unknown>) => void;
 }
 
@@ -82,6 +86,12 @@ export interface Runtime {
 	mailer?: Mailer;
 	/** TXT lookups for SSO domains when DNS_OVER_HTTPS_URL is not set (Node: node:dns); else DoH. */
 	txtResolver?: TxtResolver;
+	/**
+	 * The URL rules for registering webhook endpoints: the same ones this runtime delivers with
+	 * (Node: WEBHOOK_DEV_URLS). Absent (the Worker, whose cron always delivers with production
+	 * rules): production, so no endpoint is accepted that would never be delivered to.
+	 */
+	webhookUrlPolicy?: UrlPolicy;
 	/** Where this request's log line goes; null (or absent) = none. */
 	requestLog?: (c: Context<AppEnv>) => RequestLogSink | null;
 }
@@ -113,6 +123,7 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 		let orgs: Orgs | undefined;
 		let ci: CiService | undefined;
 		let sso: SsoAdmin | undefined;
+		let hooks: WebhookEndpointService | undefined;
 		c.set("services", {
 			config,
 			db,
@@ -170,6 +181,15 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 					now: () => new Date(),
 				});
 				return sso;
+			},
+			get webhookEndpoints() {
+				hooks ??= webhookEndpointService({
+					db,
+					meta,
+					policy: runtime.webhookUrlPolicy ?? PRODUCTION_POLICY,
+					now: () => new Date(),
+				});
+				return hooks;
 			},
 			get billing() {
 				billingService ??= billing({ db, config, meta, requestId });

@@ -47,7 +47,10 @@ export type AuditAction =
 	| "sso_removed"
 	| "sso_domain_added"
 	| "sso_domain_verified"
-	| "sso_domain_removed";
+	| "sso_domain_removed"
+	| "webhook_endpoint_created"
+	| "webhook_endpoint_disabled"
+	| "webhook_secret_rotated";
 
 export interface AuditEvent {
 	action: AuditAction;

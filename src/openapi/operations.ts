@@ -27,6 +27,8 @@ import type { LaunchMetrics } from "../metrics/dashboard";
 import type { AdminOrgView } from "../orgs/directory";
 import type { InvitationView, OrgDashboard, OrgSummary } from "../orgs/index";
 import type { SsoDomainView, SsoSettingsView } from "../sso/admin";
+import type { WebhookDeliveryView, WebhookEndpointView } from "../webhooks/endpoints";
+import { WEBHOOK_EVENTS } from "../webhooks/outbox";
 
 /** Named response schemas: they become `#/components/schemas/<id>`. */
 export const components = z.registry<{ id: string }>();
@@ -955,6 +957,86 @@ const ssoOperations: Record<string, OperationDoc> = {
 	},
 };
 Object.assign(operations, ssoOperations);
+
+const WebhookEndpoint = z
+	.object({
+		id: z.string(),
+		org_id: z.string(),
+		url: z.string(),
+		events: z.array(z.string()).describe(`Event types it takes: ${WEBHOOK_EVENTS.join(", ")}.`),
+		created_at: isoTime,
+		disabled_at: isoTime.nullable(),
+		previous_secret_expires_at: isoTime
+			.nullable()
+			.describe("During a rotation: until when the previous secret still signs."),
+	})
+	.register(components, { id: "WebhookEndpoint" }) satisfies z.ZodType<WebhookEndpointView>;
+
+const WebhookEndpointWithSecret = z.object({
+	endpoint: WebhookEndpoint,
+	secret: z
+		.string()
+		.describe("`whsec_…`: shown this once, never again. Keep it to verify signatures."),
+});
+
+const WebhookDelivery = z
+	.object({
+		event_id: z.string().describe("The event's id; receivers deduplicate on it."),
+		event_type: z.string(),
+		attempts: z.number().int(),
+		last_status: z
+			.number()
+			.int()
+			.nullable()
+			.describe("HTTP status of the last attempt; null = no answer."),
+		last_error: z.string().nullable(),
+		created_at: isoTime,
+		next_attempt_at: isoTime,
+		delivered_at: isoTime.nullable(),
+		dead_at: isoTime.nullable().describe("Set when retries ran out."),
+	})
+	.register(components, { id: "WebhookDelivery" }) satisfies z.ZodType<WebhookDeliveryView>;
+
+const hookGate = " Owners and admins; a plain member → 403, a non-member → 404.";
+
+const orgWebhookOperations: Record<string, OperationDoc> = {
+	"POST /api/v1/orgs/{id}/webhooks": {
+		summary: "Register a webhook endpoint",
+		description: `The URL must be https on a public address (private, loopback and metadata addresses → 400); \`events\` are known type names, at least one, no repeats. Answers the signing \`secret\` once. At most 20 live endpoints per org (409).${hookGate}`,
+		tag: "Organisations",
+		responses: { 201: ok("The endpoint and its secret.", WebhookEndpointWithSecret) },
+		errors: ["NOT_FOUND", "FORBIDDEN", "CONFLICT"],
+	},
+	"GET /api/v1/orgs/{id}/webhooks": {
+		summary: "The org's webhook endpoints",
+		description: `Newest first, disabled ones included; never a secret.${hookGate}`,
+		tag: "Organisations",
+		responses: { 200: ok("Endpoints.", z.object({ endpoints: z.array(WebhookEndpoint) })) },
+		errors: ["NOT_FOUND", "FORBIDDEN"],
+	},
+	"DELETE /api/v1/orgs/{id}/webhooks/{wid}": {
+		summary: "Disable a webhook endpoint",
+		description: `It gets no new events; its delivery history stays readable. Idempotent.${hookGate}`,
+		tag: "Organisations",
+		responses: { 204: ok("Disabled.") },
+		errors: ["NOT_FOUND", "FORBIDDEN"],
+	},
+	"POST /api/v1/orgs/{id}/webhooks/{wid}/rotate-secret": {
+		summary: "Rotate an endpoint's secret",
+		description: `Answers the new secret once. The old one keeps signing alongside it for 24 hours (one \`v1\` each), so receivers can switch without a gap. A disabled endpoint → 409.${hookGate}`,
+		tag: "Organisations",
+		responses: { 200: ok("The endpoint and its new secret.", WebhookEndpointWithSecret) },
+		errors: ["NOT_FOUND", "FORBIDDEN", "CONFLICT"],
+	},
+	"GET /api/v1/orgs/{id}/webhooks/{wid}/deliveries": {
+		summary: "Recent deliveries to an endpoint",
+		description: `Newest first, up to \`limit\` (≤ 100); state of each attempt, never the payload.${hookGate}`,
+		tag: "Organisations",
+		responses: { 200: ok("Deliveries.", z.object({ deliveries: z.array(WebhookDelivery) })) },
+		errors: ["NOT_FOUND", "FORBIDDEN"],
+	},
+};
+Object.assign(operations, orgWebhookOperations);
 
 /** The seed's paths (SPEC §3), same handlers; documented as deprecated copies. */
 

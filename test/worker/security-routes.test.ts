@@ -139,6 +139,20 @@ const ssoBody = async () => ({
 	client_id: "inventory-client",
 	client_secret: "inventory-secret",
 });
+const hookBody = async () => ({
+	url: "https://hooks.example.com/coditect",
+	events: ["license.created"],
+});
+/** A webhook endpoint of the probe user's org; its id. */
+const hookOf = async (user: SessionUser): Promise<{ base: string; wid: string }> => {
+	const base = `/api/v1/orgs/${(await ciOrgOf(user)).orgId}/webhooks`;
+	const res = await call<{ endpoint: { id: string } }>(base, {
+		json: await hookBody(),
+		headers: { authorization: `Bearer ${user.accessToken}` },
+	});
+	if (res.status !== 201) throw new Error(`webhook failed: ${res.status} ${res.text}`);
+	return { base, wid: res.body.endpoint.id };
+};
 const probeDomain = () => `probe-${crypto.randomUUID().slice(0, 8)}.example`;
 const leaseOf = async (u: Caller): Promise<string> => {
 	const res = await call<{ lease_id: string }>("/api/v1/ci/leases", {
@@ -388,6 +402,37 @@ const inventory: Record<string, RouteEntry> = {
 			return `${base}/${domain}`;
 		},
 		ok: [204],
+	},
+	"POST /api/v1/orgs/:id/webhooks": {
+		auth: "user",
+		path: orgPath("/webhooks"),
+		body: hookBody,
+		ok: [201],
+	},
+	"GET /api/v1/orgs/:id/webhooks": { auth: "user", path: orgPath("/webhooks"), ok: [200] },
+	"DELETE /api/v1/orgs/:id/webhooks/:wid": {
+		auth: "user",
+		path: async (u) => {
+			const { base, wid } = await hookOf(await u());
+			return `${base}/${wid}`;
+		},
+		ok: [204],
+	},
+	"POST /api/v1/orgs/:id/webhooks/:wid/rotate-secret": {
+		auth: "user",
+		path: async (u) => {
+			const { base, wid } = await hookOf(await u());
+			return `${base}/${wid}/rotate-secret`;
+		},
+		ok: [200],
+	},
+	"GET /api/v1/orgs/:id/webhooks/:wid/deliveries": {
+		auth: "user",
+		path: async (u) => {
+			const { base, wid } = await hookOf(await u());
+			return `${base}/${wid}/deliveries`;
+		},
+		ok: [200],
 	},
 	"POST /api/v1/ci/leases": {
 		auth: "ci",
