@@ -32,8 +32,10 @@ export function newApp(runtime: Runtime): Hono<AppEnv> {
 	app.use(async (c, next) => {
 		const id = newId("req");
 		c.set("requestId", id);
+		// Set before the handler (see securityHeaders); a Response not built from c lacks it.
+		c.header("X-Request-Id", id);
 		await next();
-		c.res.headers.set("X-Request-Id", id);
+		if (c.res.headers.get("X-Request-Id") !== id) c.res.headers.set("X-Request-Id", id);
 	});
 	app.use(securityHeaders());
 	// Raw bodies are the webhook's business (its signature covers the exact bytes). A request no

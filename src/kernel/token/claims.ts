@@ -3,6 +3,7 @@
  * and the shape check every signer and verifier runs.
  */
 import { encodeBase64Url } from "../base64url";
+import { randomBytes } from "../random-bytes";
 import { isJsonObject, parseJsonBytes, splitCompactJws } from "./jws";
 
 /** The JWS `typ` header: pinned on verification so no other JWT passes as a license. */
@@ -62,7 +63,7 @@ function isSeconds(value: unknown): value is number {
 }
 
 function randomJti(): string {
-	return encodeBase64Url(crypto.getRandomValues(new Uint8Array(16)));
+	return encodeBase64Url(randomBytes(16));
 }
 
 function toSeconds(date: Date, name: string): number {
