@@ -82,7 +82,10 @@ function reportError(error: CliError, json: boolean): void {
 }
 
 export async function runMain(rawArgs: string[] = process.argv.slice(2)): Promise<number> {
-	const json = rawArgs.includes("--json");
+	// Words after "--" belong to the wrapped program (`coditect ci run -- tool --help`), not to us.
+	const dash = rawArgs.indexOf("--");
+	const ours = dash >= 0 ? rawArgs.slice(0, dash) : rawArgs;
+	const json = ours.includes("--json");
 	// Spinners are for people: never under --json (spinner.ts also checks for a terminal).
 	allowSpinner(!json);
 	try {
@@ -94,8 +97,8 @@ export async function runMain(rawArgs: string[] = process.argv.slice(2)): Promis
 		const { resolveCommand, checkArguments, helpFooter } = await import("./usage");
 		const wantsHelp =
 			rawArgs[0] === "help" ||
-			rawArgs.includes("--help") ||
-			rawArgs.includes("-h") ||
+			ours.includes("--help") ||
+			ours.includes("-h") ||
 			rawArgs.length === 0;
 		if (wantsHelp) {
 			const words = rawArgs[0] === "help" ? rawArgs.slice(1) : rawArgs;

@@ -74,6 +74,18 @@ describe("coditect ci run", () => {
 		expect(ok.code, show(ok)).toBe(0);
 	});
 
+	it("leaves the wrapped command's own --help and --json to it", async () => {
+		const { key } = await org();
+		const r = await runCli(["ci", "run", "--job", "args", "--", "/bin/echo", "--help", "--json"], {
+			home,
+			apiUrl: server.url,
+			env: { CODITECT_API_KEY: key },
+		});
+		expect(r.code, show(r)).toBe(0);
+		expect(r.stdout.trim()).toBe("--help --json");
+		expect(r.stdout).not.toContain("USAGE");
+	});
+
 	it("licenses the job's own license status and checkLicense() with the lease, no machine id needed", async () => {
 		const { key } = await org();
 		const r = await runCli(
