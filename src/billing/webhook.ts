@@ -235,7 +235,13 @@ export function webhookService(deps: WebhookDeps) {
 		};
 
 		if (current) {
-			await updateLicenseFromStripe(tx, current.id, state, plan);
+			// An upgrade in the Portal from a one-person plan to a team plan: the license now needs
+			// the org its seats belong to, made (or named) as a team checkout would.
+			const orgId =
+				plan && isOrgPlan(plan) && !current.orgId && current.ownerId
+					? await orgForPurchase(tx, current.ownerId, metadataValue(subscription, "org_id"))
+					: undefined;
+			await updateLicenseFromStripe(tx, current.id, state, plan, orgId);
 			await audit(tx, {
 				action: "webhook_event",
 				result: next.status,

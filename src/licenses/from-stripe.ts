@@ -19,6 +19,7 @@ export interface SubscriptionLicense {
 	id: string;
 	status: LicenseStatus;
 	ownerId: string | null;
+	orgId: string | null;
 	planId: string;
 	stripeOpenDisputes: string[];
 	expiresAt: Date | null;
@@ -48,6 +49,7 @@ export async function lockLicenseOfSubscription(
 			id: licenses.id,
 			status: licenses.status,
 			ownerId: licenses.ownerId,
+			orgId: licenses.orgId,
 			planId: licenses.planId,
 			stripeOpenDisputes: licenses.stripeOpenDisputes,
 			expiresAt: licenses.expiresAt,
@@ -75,13 +77,15 @@ function columnsOf(state: StripeLicenseState) {
 /**
  * Moves an existing license to the subscription's state: a new price is a plan change, a new
  * quantity a seat change. Lowering seats below the members keeps them (the org dashboard
- * shows the drift as `over_by`) and only refuses new ones.
+ * shows the drift as `over_by`) and only refuses new ones. `orgId` links a license that moved
+ * to a team plan to the org it now licenses.
  */
 export async function updateLicenseFromStripe(
 	tx: Queryable,
 	licenseId: string,
 	state: StripeLicenseState,
 	plan: Plan | undefined,
+	orgId?: string,
 ): Promise<void> {
 	const [before] = await tx
 		.select({ status: licenses.status })
@@ -95,6 +99,7 @@ export async function updateLicenseFromStripe(
 			...(plan
 				? { planId: plan.id, maxActivations: maxActivationsFor(plan.entitlements, state.seats) }
 				: {}),
+			...(orgId ? { orgId } : {}),
 		})
 		.where(eq(licenses.id, licenseId));
 	if (before && before.status !== state.status) {

@@ -329,6 +329,40 @@ describe("seats from Stripe", () => {
 		expect(after).toMatchObject({ seats: 2, max_activations: 6 });
 	});
 
+	it("an upgrade in the Portal from a one-person plan to a team plan gives the license an org", async () => {
+		const buyer = await createUser("upgrader");
+		const { subscriptionId, events } = await checkout(buyer, { plan: "starter" });
+		await deliverAll(events);
+		const licenseOf = async () =>
+			(
+				await sql<{ org_id: string | null; plan_id: string; seats: number | null }>(
+					"select org_id, plan_id, seats from licenses where stripe_subscription_id = $1",
+					[subscriptionId],
+				)
+			)[0];
+		expect(await licenseOf()).toMatchObject({ org_id: null, plan_id: "starter", seats: null });
+		const changed = await stripeSide(`subscriptions/${subscriptionId}/change-plan`, {
+			lookup_key: "team_monthly",
+		});
+		await deliverAll(changed.events);
+		const seats = await stripeSide(`subscriptions/${subscriptionId}/change-quantity`, {
+			quantity: 4,
+		});
+		await deliverAll(seats.events);
+		const after = await licenseOf();
+		expect(after).toMatchObject({ plan_id: "team", seats: 4 });
+		expect(after?.org_id).toMatch(/^org_/);
+		const board = await call<{ seats: { total: number; used: number } }>(
+			`/api/v1/orgs/${after?.org_id}`,
+			{ headers: bearer(buyer.token) },
+		);
+		expect(board.status, board.text).toBe(200);
+		expect(board.body.seats).toMatchObject({ total: 4, used: 1 });
+		// A second plan event does not make a second org.
+		await deliverAll(seats.events.map((e) => ({ ...e, id: `${e.id}_again` })));
+		expect((await licenseOf())?.org_id).toBe(after?.org_id);
+	});
+
 	it("refuses seats on a one-person plan", async () => {
 		const buyer = await createUser("solo");
 		const res = await call("/api/v1/billing/checkout", {
