@@ -17,6 +17,7 @@ import { runStatementBench } from "./statement";
 import { runTokenBench } from "./tokens";
 import { runValidateNodeBench } from "./validate-node";
 import { runValidateReferenceBench } from "./validate-reference";
+import { runValidateReferenceWorkerdBench } from "./validate-reference-workerd";
 import { runValidateWorkerdBench } from "./validate-workerd";
 
 const sections: Array<[string, () => Promise<{ rows: BenchRow[] }>]> = [
@@ -25,6 +26,10 @@ const sections: Array<[string, () => Promise<{ rows: BenchRow[] }>]> = [
 	["validate on Node", () => runValidateNodeBench()],
 	["validate against the same-work reference", () => runValidateReferenceBench()],
 	["validate in workerd", () => runValidateWorkerdBench()],
+	[
+		"validate in workerd against the same-work reference Worker",
+		() => runValidateReferenceWorkerdBench(),
+	],
 	["license tokens", () => runTokenBench()],
 	["CI leases", () => runCiLeaseBench()],
 	["CLI start-up", () => runCliBench()],

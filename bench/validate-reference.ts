@@ -38,7 +38,7 @@ async function start(
 }
 
 /** utime+stime in clock ticks (100/s on Linux) of the given pids. */
-async function ticks(pids: number[]): Promise<number> {
+export async function ticks(pids: number[]): Promise<number> {
 	let sum = 0;
 	for (const pid of pids) {
 		try {

@@ -25,7 +25,7 @@ import {
 	wrkPostScript,
 } from "./lib";
 
-const COMPAT = { compatibilityDate: "2026-10-01", compatibilityFlags: ["nodejs_compat"] };
+export const COMPAT = { compatibilityDate: "2026-10-01", compatibilityFlags: ["nodejs_compat"] };
 
 export async function runValidateWorkerdBench(
 	opts: { seconds?: number } = {},
@@ -116,7 +116,7 @@ export async function runValidateWorkerdBench(
 }
 
 /** The production bundle (`wrangler deploy --dry-run`), run with the bindings wrangler.toml declares. */
-async function workerFromBundle(
+export async function workerFromBundle(
 	dir: string,
 	secrets: Record<string, string>,
 	databaseUrl: string,
@@ -193,7 +193,7 @@ async function baselineWorker(databaseUrl: string): Promise<Miniflare> {
 }
 
 /** pgbouncer in session mode on a free port: pooled server connections behind short-lived clients. */
-async function startPgbouncer(
+export async function startPgbouncer(
 	dir: string,
 	databaseUrl: string,
 ): Promise<{ url: string; stop(): Promise<void> }> {
