@@ -3,7 +3,7 @@
  * a Worker and a Node install refuse the same bad configuration; the Worker answers
  * 500 MISCONFIGURED rather than serve with a weaker fallback.
  */
-import { z } from "zod";
+import * as z from "zod";
 
 const secret = (min: number) => z.string().min(min);
 

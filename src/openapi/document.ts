@@ -5,7 +5,7 @@
  * (draft 2020-12, the dialect OpenAPI 3.1 uses).
  */
 import type { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { codeToStatus, type ErrorCode } from "../errors";
 import type { AppEnv } from "../services";
 import { aliases, components, type OperationDoc, operations, type Tag } from "./operations";

@@ -5,7 +5,7 @@
  * Response schemas are typed against the services' return types, so a renamed or retyped
  * field fails the type-check instead of drifting.
  */
-import { z } from "zod";
+import * as z from "zod";
 import type { AdminUserView } from "../accounts/directory";
 import type { ProviderInfo } from "../accounts/oauth";
 import type { SessionView } from "../accounts/sessions";

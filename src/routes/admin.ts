@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { searchUsers } from "../accounts/directory";
 import { readAudit } from "../audit/query";
 import { searchActivations } from "../licenses/machines";

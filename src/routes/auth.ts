@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { OAUTH_PROVIDERS } from "../accounts/oauth";
 import { requireUser } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";

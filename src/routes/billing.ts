@@ -1,6 +1,6 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { html } from "hono/html";
-import { z } from "zod";
+import * as z from "zod";
 import { apiError } from "../errors";
 import { requireUser } from "../middleware/auth";
 import { validate } from "../middleware/validate";

@@ -4,7 +4,7 @@
  * /api/v1/ci.
  */
 import { Hono, type MiddlewareHandler } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { bearerOf } from "../ci/caller";
 import { CI_LEASE_MAX_TTL_S, CI_LEASE_MIN_TTL_S } from "../kernel/token/ci";
 import { requireUser } from "../middleware/auth";

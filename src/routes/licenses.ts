@@ -3,7 +3,7 @@
  * owner's access token, the operator's ADMIN_TOKEN (mounted inside the admin routes).
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { LICENSE_STATUSES } from "../db/schema";
 import { parseLicenseKey } from "../kernel/license-key";
 import { MAX_PAGE, searchLicenses } from "../licenses/search";

@@ -3,7 +3,7 @@
  * a member without the role, 403 FORBIDDEN.
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { ORG_ROLES } from "../db/schema";
 import { requireUser } from "../middleware/auth";
 import { validate } from "../middleware/validate";

@@ -1,5 +1,5 @@
 /** Request fields shared by several routes, with the limits of docs/api.md §3. */
-import { z } from "zod";
+import * as z from "zod";
 import { hasControlChars } from "../text";
 
 export const licenseKey = z.string().min(1).max(50);

@@ -3,7 +3,7 @@
  * orgs). Mounted at /api/v1/orgs beside the org routes. A caller who is not a member gets 404.
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { requireUser } from "../middleware/auth";
 import { validate } from "../middleware/validate";
 import type { AppEnv } from "../services";

@@ -4,7 +4,7 @@
  * receives Stripe's. A caller who is not a member gets 404, a plain member 403.
  */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { requireUser } from "../middleware/auth";
 import { validate } from "../middleware/validate";
 import type { AppEnv } from "../services";
