@@ -21,8 +21,7 @@ import type { Database } from "../db/client";
 import { orgMembers, users } from "../db/schema";
 import { ApiError, apiError } from "../errors";
 import { newId } from "../ids";
-import { decodeBase64Url, decodeUtf8, encodeBase64Url, encodeUtf8 } from "../kernel/base64url";
-import { hmacHex } from "../keyed-hash";
+import { encodeBase64Url, encodeUtf8 } from "../kernel/base64url";
 import type { Licenses, LicenseView } from "../licenses/index";
 import { membershipOf } from "../orgs/membership";
 import type { OrgSummary } from "../orgs/orgs";
@@ -37,6 +36,7 @@ import {
 } from "./oidc";
 import { isVerifiedDomainOf, type SsoRoute, ssoRouteForDomain, ssoRouteForOrg } from "./policy";
 import { openSecret } from "./secret-box";
+import { openSsoState, sealSsoState } from "./state";
 
 /** How long a started SSO login may take in the browser. */
 export const SSO_STATE_TTL_S = 600;
@@ -79,20 +79,6 @@ export type SsoLoginView = SessionView & {
 	joined: boolean;
 };
 
-/** What `state` carries between the two steps. */
-interface Flow {
-	/** Org id. */
-	o: string;
-	/** ID token nonce. */
-	n: string;
-	/** PKCE S256 challenge. */
-	c: string;
-	/** Loopback redirect URI. */
-	r: string;
-	/** Expiry, Unix seconds. */
-	x: number;
-}
-
 /**
  * One answer for an unknown org, an unknown domain, a claimed but unverified domain and an
  * org without a provider: which of these it is is nobody's business, and no account is read.
@@ -118,42 +104,8 @@ async function s256(verifier: string): Promise<string> {
 	return encodeBase64Url(new Uint8Array(digest));
 }
 
-function isFlow(v: unknown): v is Flow {
-	if (typeof v !== "object" || v === null) return false;
-	const f = v as Record<string, unknown>;
-	return (
-		typeof f.o === "string" &&
-		typeof f.n === "string" &&
-		typeof f.c === "string" &&
-		typeof f.r === "string" &&
-		typeof f.x === "number"
-	);
-}
-
 export function ssoLogin(deps: SsoLoginDeps) {
 	const { db, config, meta } = deps;
-
-	// Labelled, so no other HMAC under the pepper (license keys, codes) can stand in for it.
-	const mac = (payload: string) => hmacHex(config.pepper, `sso-state\u0000${payload}`);
-
-	async function sealFlow(flow: Flow): Promise<string> {
-		const payload = encodeBase64Url(encodeUtf8(JSON.stringify(flow)));
-		return `${payload}.${await mac(payload)}`;
-	}
-
-	async function openFlow(state: string): Promise<Flow | null> {
-		const [payload, tag, extra] = state.split(".");
-		if (!payload || !tag || extra !== undefined) return null;
-		if (!constantTimeEqual(encodeUtf8(await mac(payload)), encodeUtf8(tag))) return null;
-		let flow: unknown;
-		try {
-			flow = JSON.parse(decodeUtf8(decodeBase64Url(payload)));
-		} catch {
-			return null;
-		}
-		if (!isFlow(flow) || flow.x * 1000 <= deps.now().getTime()) return null;
-		return flow;
-	}
 
 	/** A refusal after the provider answered: logged on its own (the answer is the refusal). */
 	async function refuse(result: string, route: SsoRoute, detail: Record<string, unknown>) {
@@ -194,7 +146,7 @@ export function ssoLogin(deps: SsoLoginDeps) {
 				);
 			}
 			const nonce = randomToken();
-			const state = await sealFlow({
+			const state = await sealSsoState(config.pepper, {
 				o: route.orgId,
 				n: nonce,
 				c: input.code_challenge,
@@ -221,7 +173,7 @@ export function ssoLogin(deps: SsoLoginDeps) {
 		},
 
 		async callback(input: SsoCallbackInput): Promise<SsoLoginView> {
-			const flow = await openFlow(input.state);
+			const flow = await openSsoState(config.pepper, input.state, deps.now());
 			if (!flow) throw staleState();
 			if (input.redirect_uri !== flow.r) {
 				throw new ApiError(

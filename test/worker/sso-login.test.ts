@@ -372,6 +372,20 @@ describe("SSO login", () => {
 		});
 		expect(res.status).toBe(400);
 		expect(res.body.error.code).toBe("INVALID_CODE");
+		// A code the provider never issued, with a genuine state and verifier.
+		const { verifier: v2, challenge: c2 } = await pkce();
+		const genuine = await start({ ...good, code_challenge: c2 });
+		const badCode = await call<{ error: Json }>("/api/v1/auth/sso/callback", {
+			json: {
+				state: genuine.body.state,
+				code: "a-code-the-provider-never-issued",
+				code_verifier: v2,
+				redirect_uri: REDIRECT,
+			},
+			ip: randomIp(),
+		});
+		expect(badCode.status, badCode.text).toBe(400);
+		expect(badCode.body.error.code).toBe("INVALID_CODE");
 		// The verifier must match the challenge the sign-in started with.
 		const wrongVerifier = await ssoSignIn({ org: orgId }, who, {
 			code_verifier: b64url(crypto.getRandomValues(new Uint8Array(32))),
