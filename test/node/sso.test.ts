@@ -199,4 +199,53 @@ describe("SSO login on the Node entry", () => {
 		const sso = await ssoSignIn(email, clientAddress(32));
 		expect(sso.status, sso.text).toBe(200);
 	});
+
+	it("answers bad input and foreign states with a 4xx, never a 5xx", async () => {
+		const { orgId } = await ssoOrg(2);
+		const url = (step: string) => `${server.url}/api/v1/auth/sso/${step}`;
+		const from = clientAddress(40);
+		const challenge = "c".repeat(43);
+		const answers = await Promise.all([
+			http(url("start"), { json: { org: orgId, redirect_uri: REDIRECT }, from }),
+			http(url("start"), {
+				json: {
+					org: orgId,
+					email: "a@b.example",
+					redirect_uri: REDIRECT,
+					code_challenge: challenge,
+				},
+				from,
+			}),
+			http(url("start"), {
+				json: {
+					org: orgId,
+					redirect_uri: "https://127.0.0.1/callback/sso",
+					code_challenge: challenge,
+				},
+				from,
+			}),
+			http(url("callback"), {
+				json: { state: "x.y", code: "c", code_verifier: "v".repeat(43), redirect_uri: REDIRECT },
+				from,
+			}),
+			http(url("callback"), {
+				method: "POST",
+				headers: { "content-type": "application/json" },
+				from,
+			}),
+		]);
+		expect(answers.map((a) => a.status)).toEqual([400, 400, 400, 400, 400]);
+		const notJson = await fetch(url("start"), {
+			method: "POST",
+			headers: { "content-type": "text/plain" },
+			body: "org=x",
+		});
+		expect(notJson.status).toBe(415);
+		const unknown = await http<{ error: { code: string } }>(url("start"), {
+			json: { org: "org_nosuchorg", redirect_uri: REDIRECT, code_challenge: challenge },
+			from: clientAddress(41),
+		});
+		expect(unknown.status).toBe(404);
+		expect(unknown.body.error.code).toBe("NOT_FOUND");
+	});
 });
