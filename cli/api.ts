@@ -132,6 +132,8 @@ const LIMITED_ACTIONS: ReadonlyArray<readonly [string, string]> = [
 	["/api/v1/licenses/activate-mine", "activations (10 an hour per account)"],
 	["/api/v1/licenses/activate", "activations (10 an hour per license key)"],
 	["/api/v1/auth/login", "logins (5 a minute from this address)"],
+	["/api/v1/auth/sso/start", "logins (5 a minute from this address; an SSO login counts twice)"],
+	["/api/v1/auth/sso/callback", "logins (5 a minute from this address; an SSO login counts twice)"],
 	["/api/v1/auth/signup", "signups (3 a minute from this address)"],
 ];
 

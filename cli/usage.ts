@@ -148,7 +148,12 @@ const EXAMPLES: Record<string, string[]> = {
 		"pbpaste | coditect activate -",
 	],
 	"license status": ["coditect license status", "coditect license status --online --json"],
-	login: ["coditect login --email me@example.com", "coditect login --provider github"],
+	login: [
+		"coditect login --email me@example.com",
+		"coditect login --provider github",
+		"coditect login --sso me@acme.com        # your organisation's single sign-on",
+		"coditect login --sso org_… --no-browser  # by organisation id; only print the address",
+	],
 	signup: ["coditect signup --invite CODE"],
 	deactivate: ["coditect deactivate", "coditect deactivate --force   # server unreachable"],
 	"ci run": ["coditect ci run -- npm test"],

@@ -15,6 +15,8 @@ export const codeToStatus = {
 	INVITE_REQUIRED: 403,
 	ACTIVATION_LIMIT_REACHED: 403,
 	SEAT_LIMIT_REACHED: 403,
+	// Password doors for a domain whose org signs in only through its own provider.
+	SSO_REQUIRED: 403,
 	// An unusable license answers activate with its validation code (docs/api.md §3.3).
 	EXPIRED: 403,
 	SUSPENDED: 403,
@@ -168,6 +170,8 @@ const defaultMessages: Record<ErrorCode, string> = {
 	INVITE_REQUIRED: "Signing up needs a valid, unused invite code during the pilot.",
 	ACTIVATION_LIMIT_REACHED: "This license has no free activations left.",
 	SEAT_LIMIT_REACHED: "Every seat of this organisation's license is taken.",
+	SSO_REQUIRED:
+		"This address signs in through its organisation's single sign-on: run `coditect login --sso <email>`.",
 	EXPIRED: "This license has expired.",
 	SUSPENDED: "This license is suspended.",
 	REVOKED: "This license has been revoked.",

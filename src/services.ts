@@ -12,6 +12,7 @@ import type { RequestLogSink } from "./middleware/request-log";
 import { Orgs } from "./orgs/index";
 import type { RateLimiter } from "./ratelimit/limiter";
 import { type SsoAdmin, ssoAdmin } from "./sso/admin";
+import { type SsoLogin, ssoLogin } from "./sso/login";
 import { DEFAULT_DOH_URL, dohResolver, type TxtResolver } from "./sso/resolver";
 import { type WebhookEndpointService, webhookEndpointService } from "./webhooks/endpoints";
 import { PRODUCTION_POLICY, type UrlPolicy } from "./webhooks/ssrf";
@@ -50,6 +51,8 @@ export interface Services {
 	ci: CiService;
 	/** An org's single sign-on settings and domains. */
 	sso: SsoAdmin;
+	/** Signing in through an org's own OpenID provider, onto a free seat. */
+	ssoLogin: SsoLogin;
 	/** An org's outbound webhook endpoints (register, rotate, disable, deliveries). */
 	webhookEndpoints: WebhookEndpointService;
 	defer: (work: Promise<unknown>) => void;
@@ -123,6 +126,7 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 		let orgs: Orgs | undefined;
 		let ci: CiService | undefined;
 		let sso: SsoAdmin | undefined;
+		let ssoLoginService: SsoLogin | undefined;
 		let hooks: WebhookEndpointService | undefined;
 		c.set("services", {
 			config,
@@ -181,6 +185,16 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 					now: () => new Date(),
 				});
 				return sso;
+			},
+			get ssoLogin() {
+				ssoLoginService ??= ssoLogin({
+					db,
+					config,
+					meta,
+					licenses: this.licenses,
+					now: () => new Date(),
+				});
+				return ssoLoginService;
 			},
 			get webhookEndpoints() {
 				hooks ??= webhookEndpointService({

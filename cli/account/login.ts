@@ -1,7 +1,8 @@
 /** Shared steps of `login` and `signup`: credentials from prompts/stdin, session output. */
+import type { SsoLoginView, SsoStartView } from "../../src/sso/login";
 import { ApiFailure, apiRequest, failureToCliError } from "../api";
 import { currentApiUrlSetting } from "../config";
-import { CliError } from "../errors";
+import { CliError, EXIT_USAGE } from "../errors";
 import { isObject } from "../home";
 import { out, print, printJson } from "../output";
 import { ask, askHidden } from "../prompt";
@@ -57,16 +58,30 @@ export function expectSession(value: unknown): SessionBody {
 	return value;
 }
 
-export function reportLogin(creds: StoredCredentials, json: boolean | undefined): void {
+/** `sso` adds the organisation the login seated the user in. */
+export function reportLogin(
+	creds: StoredCredentials,
+	json: boolean | undefined,
+	sso?: Partial<Pick<SsoLoginView, "org" | "joined">>,
+): void {
+	const org = sso?.org;
 	if (json) {
 		printJson({
 			logged_in: true,
 			user: creds.user,
 			session_expires_at: new Date(creds.refresh_expires_at * 1000).toISOString(),
+			...(org ? { org: { id: org.id, name: org.name, role: org.role }, joined: sso?.joined } : {}),
 		});
 		return;
 	}
 	print(`${out().green("✓")} Logged in as ${out().bold(creds.user.email)}.`);
+	if (org) {
+		print(
+			sso?.joined
+				? `  You now hold a seat in ${out().bold(org.name)} (${org.role}).`
+				: `  Member of ${out().bold(org.name)} (${org.role}).`,
+		);
+	}
 }
 
 interface Provider {
@@ -156,6 +171,122 @@ export async function browserLogin(
 				);
 			}
 			if (err instanceof ApiFailure) throw failureToCliError(err, apiUrl, "browser login");
+			throw err;
+		}
+	} finally {
+		await loopback.close();
+	}
+}
+
+/** `--sso` names the work address (routed by its domain) or the organisation's id. */
+export function ssoTarget(value: string): { email: string } | { org: string } {
+	const v = value.trim();
+	if (v.includes("@")) {
+		const problem = emailProblem(v);
+		if (problem) throw new CliError(`${problem}. Try again.`, "INVALID_EMAIL");
+		return { email: v };
+	}
+	if (!/^org_[0-9a-z]{1,60}$/i.test(v)) {
+		throw new CliError(
+			`"${v}" is neither an email address nor an organisation id (org_…). Give your work address, e.g. \`coditect login --sso you@company.com\`.`,
+			"INVALID_SSO_TARGET",
+		);
+	}
+	return { org: v };
+}
+
+function isStart(value: unknown): value is SsoStartView {
+	return (
+		isObject(value) &&
+		typeof value.authorization_url === "string" &&
+		typeof value.state === "string" &&
+		isObject(value.org) &&
+		typeof value.org.name === "string"
+	);
+}
+
+export type SsoSession = SessionBody & Partial<Pick<SsoLoginView, "org" | "joined">>;
+
+/**
+ * Login through the organisation's own provider: the same PKCE + loopback as --provider, but
+ * the server builds the authorization URL (the client id and nonce are the org's) and seals
+ * `state`; the loopback is open before that (the redirect URI names its port) and accepts
+ * nothing until the state is known.
+ */
+export async function ssoBrowserLogin(
+	apiUrl: string,
+	value: string,
+	opts: { openBrowser: boolean; timeoutMs?: number },
+): Promise<SsoSession> {
+	const target = ssoTarget(value);
+	const retry = `coditect login --sso ${value.trim()}`;
+	const pkce = createPkce();
+	let state: string | null = null;
+	const loopback = await startLoopback({
+		provider: "sso",
+		state: () => state,
+		timeoutMs: opts.timeoutMs ?? LOGIN_TIMEOUT_MS,
+		retry,
+	});
+	try {
+		let started: unknown;
+		try {
+			started = await apiRequest<unknown>(apiUrl, "POST", "/api/v1/auth/sso/start", {
+				json: { ...target, redirect_uri: loopback.redirectUri, code_challenge: pkce.challenge },
+			});
+		} catch (err) {
+			if (err instanceof ApiFailure && err.code === "NOT_FOUND") {
+				throw new CliError(
+					`No organisation signs in ${value.trim()} through single sign-on on ${apiUrl}: the organisation has not connected its identity provider or verified this domain (or the server has no SSO login). Ask its admin, or log in with \`coditect login\`.`,
+					"SSO_NOT_CONFIGURED",
+				);
+			}
+			if (err instanceof ApiFailure) throw failureToCliError(err, apiUrl, "single sign-on");
+			throw err;
+		}
+		if (!isStart(started)) {
+			throw new CliError(
+				`The server answered with something that is not an SSO sign-in. Check the server address (${currentApiUrlSetting()}).`,
+				"BAD_RESPONSE",
+			);
+		}
+		state = started.state;
+		const org = started.org.name;
+		process.stderr.write(
+			`Open this address in a browser to log in to ${org} with its single sign-on:\n\n  ${started.authorization_url}\n\n`,
+		);
+		if (opts.openBrowser) await openInBrowser(started.authorization_url);
+		process.stderr.write("Waiting for the browser (5 minutes)…\n");
+		const code = await loopback.code;
+		try {
+			const answer = await apiRequest<unknown>(apiUrl, "POST", "/api/v1/auth/sso/callback", {
+				json: {
+					state,
+					code,
+					code_verifier: pkce.verifier,
+					redirect_uri: loopback.redirectUri,
+				},
+				wait: "Logging in",
+			});
+			return expectSession(answer) as SsoSession;
+		} catch (err) {
+			if (err instanceof ApiFailure && err.code === "SEAT_LIMIT_REACHED") {
+				// The server's sentence names the org and the count; the fields go to --json.
+				throw new CliError(`${err.message} No one was logged in.`, err.code, EXIT_USAGE, {
+					seats: err.body.seats,
+					used: err.body.used,
+				});
+			}
+			if (err instanceof ApiFailure && err.code === "INVALID_CODE") {
+				throw new CliError(
+					`${org}'s identity provider did not confirm this login (${err.message}). Run \`${retry}\` again.`,
+					err.code,
+				);
+			}
+			if (err instanceof ApiFailure && err.code === "FORBIDDEN") {
+				throw new CliError(err.message, err.code);
+			}
+			if (err instanceof ApiFailure) throw failureToCliError(err, apiUrl, "single sign-on");
 			throw err;
 		}
 	} finally {

@@ -75,13 +75,20 @@ function page(res: ServerResponse, status: number, title: string, text: string):
 /**
  * Starts the loopback listener. Requests with a wrong path or `state` are refused (and the
  * listener keeps waiting, so a stray or hostile request cannot cancel a real login).
+ * `state` may be a getter: SSO's state comes from the server, after the port is known; until
+ * it is there, every request is refused.
  */
 export async function startLoopback(opts: {
 	provider: string;
-	state: string;
+	state: string | (() => string | null);
 	timeoutMs?: number;
+	/** The command the messages tell the user to run again. */
+	retry?: string;
 }): Promise<Loopback> {
 	const callbackPath = `/callback/${opts.provider}`;
+	const retry = opts.retry ?? `coditect login --provider ${opts.provider}`;
+	const expected = (): string | null =>
+		typeof opts.state === "function" ? opts.state() : opts.state;
 	let settle: { resolve: (code: string) => void; reject: (err: Error) => void } | undefined;
 	const code = new Promise<string>((resolve, reject) => {
 		settle = { resolve, reject };
@@ -96,7 +103,8 @@ export async function startLoopback(opts: {
 			return;
 		}
 		const state = url.searchParams.get("state") ?? "";
-		if (!sameSecret(state, opts.state)) {
+		const want = expected();
+		if (want === null || !sameSecret(state, want)) {
 			page(
 				res,
 				400,
@@ -111,7 +119,7 @@ export async function startLoopback(opts: {
 			page(res, 400, "Login failed", "The provider did not grant access. Return to the terminal.");
 			finish(
 				new CliError(
-					`The provider refused the login (${error ?? "no code"}). Run \`coditect login --provider ${opts.provider}\` to try again.`,
+					`The provider refused the login (${error ?? "no code"}). Run \`${retry}\` to try again.`,
 					"OAUTH_DENIED",
 				),
 			);
@@ -129,7 +137,7 @@ export async function startLoopback(opts: {
 		() =>
 			finish(
 				new CliError(
-					`No login arrived from the browser within ${Math.round((opts.timeoutMs ?? LOGIN_TIMEOUT_MS) / 60000) || 1} minute(s). Run \`coditect login --provider ${opts.provider}\` again.`,
+					`No login arrived from the browser within ${Math.round((opts.timeoutMs ?? LOGIN_TIMEOUT_MS) / 60000) || 1} minute(s). Run \`${retry}\` again.`,
 					"LOGIN_TIMEOUT",
 				),
 			),

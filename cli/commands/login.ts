@@ -6,6 +6,7 @@ import {
 	readEmail,
 	readPassword,
 	reportLogin,
+	ssoBrowserLogin,
 } from "../account/login";
 import { ApiFailure, apiRequest, failureToCliError } from "../api";
 import { CliError } from "../errors";
@@ -20,13 +21,20 @@ const LOGIN_TRIES = 3;
 export default defineCommand({
 	meta: {
 		name: "login",
-		description: "Log in with email and password, or in the browser with --provider",
+		description:
+			"Log in with email and password, or in the browser with --provider or your organisation's --sso",
 	},
 	args: {
 		provider: {
 			type: "enum",
 			options: ["google", "github"],
 			description: "Log in through this provider in the browser (OAuth with PKCE)",
+		},
+		sso: {
+			type: "string",
+			description:
+				"Log in through your organisation's single sign-on in the browser (OpenID Connect with PKCE): your work address, or the organisation's id",
+			valueHint: "EMAIL|ORG_ID",
 		},
 		invite: {
 			type: "string",
@@ -45,6 +53,16 @@ export default defineCommand({
 	async run({ args }) {
 		const config = configFrom(args);
 		const paths = homePaths(config.home);
+		if (args.sso !== undefined) {
+			if (args.provider) {
+				throw new CliError("Give --sso or --provider, not both.", "USAGE");
+			}
+			const session = await ssoBrowserLogin(config.apiUrl, args.sso, {
+				openBrowser: args.browser,
+			});
+			reportLogin(saveSession(paths, config.apiUrl, session), args.json, session);
+			return;
+		}
 		if (args.provider) {
 			const session = await browserLogin(config.apiUrl, args.provider, {
 				openBrowser: args.browser,
@@ -68,6 +86,10 @@ export default defineCommand({
 				reportLogin(saveSession(paths, config.apiUrl, session), args.json);
 				return;
 			} catch (err) {
+				if (err instanceof ApiFailure && err.code === "SSO_REQUIRED") {
+					// The server's sentence names the org and the exact command to run.
+					throw new CliError(err.message, err.code);
+				}
 				if (err instanceof ApiFailure && err.code === "INVALID_CREDENTIALS") {
 					if (interactive() && !args["password-stdin"] && tries < LOGIN_TRIES) {
 						printErr("Wrong email or password (or the account is locked); try again.");

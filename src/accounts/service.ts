@@ -12,6 +12,7 @@ import { type ApiError, apiError } from "../errors";
 import { newId } from "../ids";
 import { hmacHex, toHex } from "../keyed-hash";
 import type { Licenses, LicenseView } from "../licenses/index";
+import { refusePasswordIfSsoOnly } from "../sso/policy";
 import { type Mailer, mails } from "./mailer";
 import { type CallbackInput, exchangeCode, listProviders, type ProviderInfo } from "./oauth";
 import { constantTimeEqual, type PasswordHasher } from "./password";
@@ -77,12 +78,20 @@ export function accountService(deps: AccountServiceDeps) {
 		return hmacHex(config.pepper, `verification-code\u0000${email}\u0000${code}`);
 	}
 
+	const addressTag = (email: string) => signupAddressTag(config.pepper, email);
+
 	/**
-	 * Who a signup audit row is about, so the dashboard can count people rather than requests:
-	 * a keyed hash of the address (the audit log never holds the address itself).
+	 * The password login door for a domain whose org signs in only through its provider: the
+	 * same 403 for every address of the domain, account or not, before any password check (no
+	 * Argon2 is spent, no failure counted toward a lockout); the refusal is audited.
 	 */
-	async function addressTag(email: string): Promise<string> {
-		return (await hmacHex(config.pepper, `signup-address\u0000${email}`)).slice(0, 32);
+	async function refuseSsoOnly(email: string): Promise<void> {
+		try {
+			await refusePasswordIfSsoOnly(db, email);
+		} catch (err) {
+			await recordAudit(db, meta, { action: "failed_login", result: "sso_required" });
+			throw err;
+		}
 	}
 
 	return {
@@ -95,6 +104,8 @@ export function accountService(deps: AccountServiceDeps) {
 			// A code that can reach nobody would make an account nobody can verify.
 			if (!mailer.verifiable) throw apiError("MAIL_NOT_CONFIGURED");
 			const email = normalizeEmail(input.email);
+			// By domain alone, before the invite and the account: says nothing about either.
+			await refusePasswordIfSsoOnly(db, email);
 			let inviteHash: string | null = null;
 			if (!pilotOpen) {
 				// Checked before the account lookup: the answer never depends on the address.
@@ -165,6 +176,8 @@ export function accountService(deps: AccountServiceDeps) {
 		 */
 		async verify(input: { email: string; code: string }): Promise<SessionView> {
 			const email = normalizeEmail(input.email);
+			// A code mailed before the org turned password login off makes no password account.
+			await refusePasswordIfSsoOnly(db, email);
 			const given = await codeHash(email, input.code);
 			const session = await db.transaction(async (tx) => {
 				const signupCodes = and(
@@ -232,6 +245,7 @@ export function accountService(deps: AccountServiceDeps) {
 		 */
 		async login(input: { email: string; password: string }): Promise<SessionView> {
 			const email = normalizeEmail(input.email);
+			await refuseSsoOnly(email);
 			const user = await db.query.users.findFirst({
 				where: eq(users.email, email),
 				columns: { id: true, email: true, passwordHash: true, emailVerifiedAt: true },
@@ -493,8 +507,19 @@ export function accountService(deps: AccountServiceDeps) {
 	};
 }
 
-/** Inserts the verified user, or marks an existing one verified (keeping its password if set). */
-async function createOrVerifyUser(
+/**
+ * Who a signup audit row is about, so the dashboard can count people rather than requests:
+ * a keyed hash of the address (the audit log never holds the address itself).
+ */
+export async function signupAddressTag(pepper: CryptoKey, email: string): Promise<string> {
+	return (await hmacHex(pepper, `signup-address\u0000${email}`)).slice(0, 32);
+}
+
+/**
+ * Inserts the verified user, or marks an existing one verified (keeping its password if set).
+ * Also SSO login's: the org's provider vouches for the address (src/sso/login.ts).
+ */
+export async function createOrVerifyUser(
 	tx: Queryable,
 	email: string,
 	passwordHash: string | null,

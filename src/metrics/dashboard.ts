@@ -12,7 +12,7 @@ export interface LaunchMetrics {
 	until: string;
 	/**
 	 * People who asked for an account: distinct addresses that were sent a signup code or made an
-	 * account through OAuth (repeated requests count once; existing accounts not at all).
+	 * account through OAuth or SSO (repeated requests count once; existing accounts not at all).
 	 */
 	signups: number;
 	/** Accounts whose email was verified in the window (OAuth accounts count when created). */
@@ -87,7 +87,7 @@ export async function launchMetrics(db: Queryable, since?: string): Promise<Laun
 			-- People, not requests: one address asking for codes twice counts once. Rows written
 			-- before the address tag existed count one each.
 			(select count(distinct coalesce(detail->>'address', id)) from events
-				where action = 'signup' and result in ('code_sent', 'oauth'))::int as signups,
+				where action = 'signup' and result in ('code_sent', 'oauth', 'sso'))::int as signups,
 			(select count(*) from users, w
 				where email_verified_at between w.since and w.until)::int as verified_users,
 			(select count(*) from events where action = 'checkout_started')::int as checkouts_started,

@@ -27,6 +27,7 @@ import type { LaunchMetrics } from "../metrics/dashboard";
 import type { AdminOrgView } from "../orgs/directory";
 import type { InvitationView, OrgDashboard, OrgSummary } from "../orgs/index";
 import type { SsoDomainView, SsoSettingsView } from "../sso/admin";
+import type { SsoLoginView, SsoStartView } from "../sso/login";
 import type { WebhookDeliveryView, WebhookEndpointView } from "../webhooks/endpoints";
 import { WEBHOOK_EVENTS } from "../webhooks/outbox";
 
@@ -250,6 +251,27 @@ const Provider = z.object({
 	redirect_path: z.string().describe("The loopback path this provider's code must return to."),
 }) satisfies z.ZodType<ProviderInfo>;
 
+const SsoStart = z
+	.object({
+		authorization_url: z
+			.string()
+			.describe("The org provider's authorization endpoint with every parameter set."),
+		state: z.string().describe("Opaque; the callback must come back with exactly this."),
+		expires_in: z
+			.number()
+			.int()
+			.meta({ examples: [600] }),
+		org: z.object({ id: z.string(), name: z.string() }),
+	})
+	.register(components, { id: "SsoStart" }) satisfies z.ZodType<SsoStartView>;
+
+const SsoLoginBody = Session.extend({
+	licenses: z.array(License),
+	org: Org,
+	seat_id: z.string().describe("`seat_…`"),
+	joined: z.boolean().describe("True when this sign-in took a new seat."),
+}).register(components, { id: "SsoLogin" }) satisfies z.ZodType<SsoLoginView>;
+
 const rate = z.number().min(0).max(1).nullable();
 const LaunchMetricsSchema = z
 	.object({
@@ -259,7 +281,7 @@ const LaunchMetricsSchema = z
 			.number()
 			.int()
 			.describe(
-				"People, not requests: distinct email addresses sent a signup code or given an account through OAuth in the window (an address asking twice counts once; existing accounts are not counted).",
+				"People, not requests: distinct email addresses sent a signup code or given an account through OAuth or SSO in the window (an address asking twice counts once; existing accounts are not counted).",
 			),
 		verified_users: z.number().int().describe("Accounts whose email was verified in the window."),
 		checkouts: z.object({
@@ -404,7 +426,7 @@ export const operations: Record<string, OperationDoc> = {
 	"POST /api/v1/auth/signup": {
 		summary: "Start a signup",
 		description:
-			"Answers 202 for every well-formed request, new email or existing (no account enumeration). A 6-digit code goes out by email. During the pilot a valid unused invite_code is required. A server that cannot send email answers 503 MAIL_NOT_CONFIGURED.",
+			"Answers 202 for every well-formed request, new email or existing (no account enumeration). A 6-digit code goes out by email. During the pilot a valid unused invite_code is required. A server that cannot send email answers 503 MAIL_NOT_CONFIGURED. An address whose domain an org has verified for SSO with password login turned off → 403 SSO_REQUIRED (decided by the domain alone).",
 		tag: "Accounts",
 		responses: {
 			202: ok(
@@ -412,22 +434,23 @@ export const operations: Record<string, OperationDoc> = {
 				z.object({ status: z.literal("verification_sent") }),
 			),
 		},
-		errors: ["INVITE_REQUIRED", "MAIL_NOT_CONFIGURED"],
+		errors: ["INVITE_REQUIRED", "MAIL_NOT_CONFIGURED", "SSO_REQUIRED"],
 	},
 	"POST /api/v1/auth/verify": {
 		summary: "Verify the emailed code",
-		description: "Codes expire after 15 minutes or 5 tries.",
+		description:
+			"Codes expire after 15 minutes or 5 tries. A domain whose org turned password login off → 403 SSO_REQUIRED.",
 		tag: "Accounts",
 		responses: { 200: ok("Verified: a session.", Session) },
-		errors: ["INVALID_CODE", "INVITE_REQUIRED"],
+		errors: ["INVALID_CODE", "INVITE_REQUIRED", "SSO_REQUIRED"],
 	},
 	"POST /api/v1/auth/login": {
 		summary: "Log in with email and password",
 		description:
-			"Any failure (unknown email, wrong password, locked, unverified) is the same 401. Five failures lock the account for 15 minutes.",
+			"Any failure (unknown email, wrong password, locked, unverified) is the same 401. Five failures lock the account for 15 minutes. An address whose domain an org has verified for SSO with password login turned off → 403 SSO_REQUIRED before any password check, account or not; the message names `coditect login --sso <email>`.",
 		tag: "Accounts",
 		responses: { 200: ok("A session.", Session) },
-		errors: ["INVALID_CREDENTIALS"],
+		errors: ["INVALID_CREDENTIALS", "SSO_REQUIRED"],
 	},
 	"POST /api/v1/auth/refresh": {
 		summary: "Rotate a refresh token",
@@ -451,6 +474,22 @@ export const operations: Record<string, OperationDoc> = {
 			200: ok("A session and the user's licenses.", Session.extend({ licenses: z.array(License) })),
 		},
 		errors: ["INVALID_CODE", "FORBIDDEN", "INVITE_REQUIRED", "NOT_FOUND", "BAD_GATEWAY"],
+	},
+	"POST /api/v1/auth/sso/start": {
+		summary: "Start signing in through an org's own provider",
+		description:
+			"Give `email` (routed by its domain, which an org must have verified) or `org` (an org id), exactly one, plus the loopback `redirect_uri` (`/callback/sso`) and a PKCE S256 `code_challenge`. Answers the provider's authorization URL (with a nonce) and `state`, a sealed note of this sign-in valid 10 minutes: open the URL, accept only this `state` on the loopback, then post the code to `sso/callback`. An unknown org, an unknown or unverified domain and an org without a provider are the same 404; no account is looked up. The provider's discovery failing → 502.",
+		tag: "Accounts",
+		responses: { 200: ok("Where to send the browser.", SsoStart) },
+		errors: ["NOT_FOUND", "BAD_GATEWAY"],
+	},
+	"POST /api/v1/auth/sso/callback": {
+		summary: "Finish an SSO sign-in: account, seat, session",
+		description:
+			"Redeems the code at the org's provider (client secret, PKCE) and checks the ID token's issuer, audience, expiry and nonce, that `email_verified` is true and that the address's domain is one of this org's verified domains (else 403 FORBIDDEN). The account with that address is signed in, or created (no invite needed: the org's seat admits it). A member already keeps their seat; anyone else takes a free seat as `member`, under the same org lock as an invitation, or gets 403 SEAT_LIMIT_REACHED `{seats, used}` and no session. A tampered, foreign or expired `state`, a verifier that does not match the challenge, or a code the provider refuses → 400 INVALID_CODE.",
+		tag: "Accounts",
+		responses: { 200: ok("A session, the user's licenses and the org seat.", SsoLoginBody) },
+		errors: ["INVALID_CODE", "FORBIDDEN", "SEAT_LIMIT_REACHED", "NOT_FOUND", "BAD_GATEWAY"],
 	},
 	"GET /api/v1/auth/oauth/providers": {
 		summary: "Configured sign-in providers",

@@ -3,18 +3,17 @@
  * never exceed the license's: accepting locks the org row, so concurrent accepts queue and
  * each counts the seats the previous ones took.
  */
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { mails } from "../accounts/mailer";
 import { recordAudit } from "../audit/log";
 import { type OrgRole, orgInvitations, orgMembers, orgs } from "../db/schema";
 import { apiError } from "../errors";
 import { newId } from "../ids";
-import { evaluateLicense } from "../kernel/rules";
 import { hmacHex } from "../keyed-hash";
-import { orgLicenseOf } from "../licenses/queries";
 import type { OrgContext } from "./context";
 import { MANAGERS, requireMember } from "./membership";
 import type { OrgSummary } from "./orgs";
+import { lockOrgForSeats, seatCount, seatLimitError } from "./seats";
 
 export const INVITATION_DAYS = 7;
 
@@ -110,8 +109,7 @@ export async function acceptInvitation(
 			});
 			throw apiError("INVALID_CODE", "This invitation code is wrong, used, expired or not yours.");
 		}
-		// Serialises every seat change of this org.
-		const [org] = await tx.select().from(orgs).where(eq(orgs.id, invitation.orgId)).for("update");
+		const org = await lockOrgForSeats(tx, invitation.orgId);
 		if (!org) throw apiError("INVALID_CODE");
 		const summary = (role: OrgRole): OrgSummary => ({
 			id: org.id,
@@ -132,27 +130,15 @@ export async function acceptInvitation(
 			await markUsed();
 			return { created: false, org: summary(existing.role), seat_id: existing.id };
 		}
-		const license = await orgLicenseOf(tx, org.id, now);
-		const seats = license && evaluateLicense(license, now).usable ? license.seats : 0;
-		const [used] = await tx
-			.select({ n: sql<number>`count(*)::int` })
-			.from(orgMembers)
-			.where(eq(orgMembers.orgId, org.id));
-		const inUse = used?.n ?? 0;
-		if (inUse >= seats) {
+		const count = await seatCount(tx, org.id, now);
+		if (count.used >= count.seats) {
 			await recordAudit(tx, ctx.meta, {
 				action: "org_join",
 				result: "SEAT_LIMIT_REACHED",
 				userId: user.id,
-				detail: { org_id: org.id, seats, used: inUse },
+				detail: { org_id: org.id, seats: count.seats, used: count.used },
 			});
-			throw apiError(
-				"SEAT_LIMIT_REACHED",
-				seats === 0
-					? `${org.name} has no active license with seats yet; ask its owner to buy one.`
-					: `Every seat of ${org.name} is taken (${inUse} of ${seats}); ask its owner to add seats or free one.`,
-				{ seats, used: inUse },
-			);
+			throw seatLimitError(org.name, count);
 		}
 		const seatId = newId("seat");
 		await tx
@@ -163,7 +149,7 @@ export async function acceptInvitation(
 			action: "org_join",
 			result: "success",
 			userId: user.id,
-			licenseId: license?.id ?? null,
+			licenseId: count.licenseId,
 			detail: { org_id: org.id, seat_id: seatId, invitation_id: invitation.id },
 		});
 		return { created: true, org: summary(invitation.role), seat_id: seatId };

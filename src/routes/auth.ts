@@ -6,6 +6,7 @@ import { rateLimit } from "../middleware/rate-limit";
 import { validate } from "../middleware/validate";
 import { addressBucket } from "../ratelimit/limiter";
 import type { AppEnv } from "../services";
+import { SSO_REDIRECT_PATH } from "../sso/oidc";
 import { email } from "./schemas";
 
 /** 8–128 characters, any Unicode, compared exactly as sent (no trimming or normalisation). */
@@ -31,6 +32,27 @@ const OAuthCallbackBody = z.strictObject({
 	redirect_uri: z.string().min(1).max(2048),
 	// Needed only when this sign-in creates an account on an invite-only server.
 	invite_code: inviteCode.optional(),
+});
+
+/** RFC 7636 §4.1 verifier; its S256 challenge is always 43 base64url characters. */
+const codeVerifier = z.string().regex(/^[A-Za-z0-9._~-]{43,128}$/);
+const SsoStartBody = z.strictObject({
+	/** Routes by the address's domain (verified by an org); or… */
+	email: email.optional(),
+	/** …the org's id. Exactly one of the two. */
+	org: z.string().min(1).max(64).optional(),
+	redirect_uri: z
+		.string()
+		.min(1)
+		.max(2048)
+		.describe(`\`http://127.0.0.1:<port>${SSO_REDIRECT_PATH}\` (or \`[::1]\`), spelled exactly.`),
+	code_challenge: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+});
+const SsoCallbackBody = z.strictObject({
+	state: z.string().min(1).max(2048),
+	code: z.string().min(1).max(2048),
+	code_verifier: codeVerifier,
+	redirect_uri: z.string().min(1).max(2048),
 });
 
 /**
@@ -83,7 +105,21 @@ export const authRoutes = new Hono<AppEnv>()
 	.get("/oauth/providers", async (c) => {
 		const { accounts } = c.get("services");
 		return c.json({ providers: await accounts.providers() }, 200);
-	});
+	})
+	// Both steps count as logins: a start reads the database and may fetch the org's discovery.
+	.post("/sso/start", rateLimit("login", perIp), validate("json", SsoStartBody), async (c) => {
+		const { ssoLogin } = c.get("services");
+		return c.json(await ssoLogin.start(c.req.valid("json")), 200);
+	})
+	.post(
+		"/sso/callback",
+		rateLimit("login", perIp),
+		validate("json", SsoCallbackBody),
+		async (c) => {
+			const { ssoLogin } = c.get("services");
+			return c.json(await ssoLogin.callback(c.req.valid("json")), 200);
+		},
+	);
 
 /** The seed's unprefixed paths, same handlers. */
 export const seedAuthRoutes = new Hono<AppEnv>()

@@ -31,6 +31,8 @@ export interface ServerFeatures {
 	billing?: boolean;
 	/** ENABLE_PILOT_SIGNUP=true: signup without an invite. */
 	pilotSignup?: boolean;
+	/** SSO domain checks through the fake DNS-over-HTTPS endpoint on the mock. */
+	sso?: boolean;
 }
 
 function featureSettings(features: ServerFeatures): Record<string, string> {
@@ -57,6 +59,7 @@ function featureSettings(features: ServerFeatures): Record<string, string> {
 				}
 			: {}),
 		...(features.pilotSignup ? { ENABLE_PILOT_SIGNUP: "true" } : {}),
+		...(features.sso ? { DNS_OVER_HTTPS_URL: `${issuer}/dns-query` } : {}),
 	};
 }
 

@@ -100,6 +100,32 @@ describe("the loopback listener", () => {
 		await expect(get(`${loop.redirectUri}?code=again&state=right-state`)).rejects.toThrow();
 	});
 
+	it("with the state still unknown (SSO: it comes from the server), refuses every callback", async () => {
+		let state: string | null = null;
+		const loop = await startLoopback({
+			provider: "sso",
+			state: () => state,
+			retry: "coditect login --sso me@acme.example",
+			timeoutMs: 2_000,
+		});
+		const early = await get(`${loop.redirectUri}?code=early&state=anything`);
+		expect(early.status).toBe(400);
+		state = "from-the-server";
+		const ok = await get(`${loop.redirectUri}?code=the-code&state=from-the-server`);
+		expect(ok.status).toBe(200);
+		await expect(loop.code).resolves.toBe("the-code");
+	});
+
+	it("names the command to run again after a timeout", async () => {
+		const loop = await startLoopback({
+			provider: "sso",
+			state: "s",
+			retry: "coditect login --sso me@acme.example",
+			timeoutMs: 50,
+		});
+		await expect(loop.code).rejects.toThrow(/Run `coditect login --sso me@acme\.example` again/);
+	});
+
 	it("reports a provider refusal", async () => {
 		const loop = await startLoopback({ provider: "github", state: "s" });
 		await get(`${loop.redirectUri}?error=access_denied&state=s`);

@@ -198,6 +198,26 @@ const inventory: Record<string, RouteEntry> = {
 		ok: [400],
 	},
 	"GET /api/v1/auth/oauth/providers": { auth: "none", ok: [200] },
+	// No org signs in example.test: the one 404 for unknown and unverified domains alike.
+	"POST /api/v1/auth/sso/start": {
+		auth: "none",
+		body: async () => ({
+			email: randomEmail("sso"),
+			redirect_uri: "http://127.0.0.1:53682/callback/sso",
+			code_challenge: "c".repeat(43),
+		}),
+		ok: [404],
+	},
+	"POST /api/v1/auth/sso/callback": {
+		auth: "none",
+		body: async () => ({
+			state: "a-state-this-server-never-sealed.00",
+			code: "a-code-the-provider-never-issued",
+			code_verifier: "v".repeat(43),
+			redirect_uri: "http://127.0.0.1:53682/callback/sso",
+		}),
+		ok: [400],
+	},
 	"GET /api/v1/me": { auth: "user", ok: [200] },
 	"POST /api/v1/licenses/validate": { auth: "none", body: licenseBody, ok: [200] },
 	"POST /licenses/validate": { auth: "none", body: licenseBody, ok: [200] },
