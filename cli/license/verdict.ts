@@ -4,6 +4,7 @@
  * nothing heavy; online work lives in revalidate.ts.
  */
 import { type LicenseTokenClaims, MAX_CLOCK_SKEW_S } from "../../src/kernel/token/claims";
+import { isOfflineToken } from "../../src/kernel/token/offline";
 import { type VerifyFailure, verifyLicenseTokenWith } from "../../src/kernel/token/verify";
 import { apiUrlSetting } from "../config";
 import type { LicenseCheck, LicenseCode } from "../lib-types";
@@ -24,6 +25,7 @@ export function result(
 		expires_at: null,
 		grace_remaining_s: 0,
 		offline: true,
+		offline_license: false,
 		status: null,
 		license_id: null,
 		token_expires_at: null,
@@ -63,6 +65,9 @@ const MESSAGES: Record<Exclude<LicenseCode, "VALID">, string> = {
 		"Could not read this machine's id. In containers and CI set CODITECT_HARDWARE_ID to a stable, unique value.",
 	MISCONFIGURED: "The CLI configuration is invalid.",
 };
+
+const OFFLINE_ENDED =
+	"The offline license file has ended (the license's end, or a year after it was issued). Run `coditect activate --offline-request --license ID` and have an administrator upload the request for a new one.";
 
 export function messageFor(code: LicenseCode): string {
 	return code === "VALID" ? "" : MESSAGES[code];
@@ -104,6 +109,7 @@ export function licensedVerdict(
 ): LocalVerdict {
 	const nowS = nowMs / 1000;
 	const pastDue = claims.lic.status === "past_due";
+	const airGapped = isOfflineToken(claims);
 	return {
 		check: result({
 			license_id: stored.license_id,
@@ -115,9 +121,12 @@ export function licensedVerdict(
 			expires_at: claims.lic.expires_at,
 			grace_remaining_s: Math.max(0, Math.floor(claims.exp - nowS)),
 			token_expires_at: TIME_FORMAT(claims.exp),
+			offline_license: airGapped,
 			message: pastDue
 				? "Licensed, but the last payment failed: update the payment method to keep the license."
-				: `Licensed (${claims.lic.plan}).`,
+				: airGapped
+					? `Licensed (${claims.lic.plan}), offline license until ${TIME_FORMAT(claims.exp)}.`
+					: `Licensed (${claims.lic.plan}).`,
 		}),
 		stored,
 		ageS: Math.max(0, nowS - claims.iat),
@@ -159,7 +168,16 @@ export async function verifyLocal(ctx: CheckContext): Promise<LocalVerdict> {
 		hardwareId,
 		issuer: config.apiUrl,
 	});
-	if (!verified.ok) return refused(codeForFailure(verified.reason), stored);
+	if (!verified.ok) {
+		if (stored.source === "offline" && verified.reason === "EXPIRED") {
+			// An offline license ends with its file, not a grace: a new request gets a new one.
+			const ended = refused("EXPIRED", stored);
+			ended.check.offline_license = true;
+			ended.check.message = OFFLINE_ENDED;
+			return ended;
+		}
+		return refused(codeForFailure(verified.reason), stored);
+	}
 	const lastSeen = readLastSeen(paths);
 	if (lastSeen !== null && nowMs < lastSeen - MAX_CLOCK_SKEW_S * 1000) {
 		return refused("CLOCK_ROLLBACK", stored);

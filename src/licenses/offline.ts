@@ -14,7 +14,12 @@ import { recordAudit } from "../audit/log";
 import { activations, licenses } from "../db/schema";
 import { ApiError, apiError } from "../errors";
 import { decodeBase64Url } from "../kernel/base64url";
-import { importEd25519PublicKey, jwkThumbprint, webCryptoVerifier } from "../kernel/token/keys";
+import {
+	importEd25519PublicKey,
+	jwkThumbprint,
+	type PublicJwk,
+	webCryptoVerifier,
+} from "../kernel/token/keys";
 import { RELEASE_RECEIPT_TYPE, readReleaseClaims } from "../kernel/token/release";
 import { verifySignedPayload } from "../kernel/token/verify";
 import { activateLocked, activationRemoved, refuseActivation } from "./activate";
@@ -59,6 +64,12 @@ export interface OfflineLicenseFile {
 	activation: ActivationView;
 	license: LicenseView;
 	token: string;
+	/**
+	 * The server's published keys (its JWKS), for self-hosted servers: an air-gapped CLI cannot
+	 * fetch them. A CLI uses them only where it would trust a fetched JWKS anyway (never for the
+	 * production URL, whose keys are bundled).
+	 */
+	jwks: { keys: readonly PublicJwk[] };
 }
 
 /** Who uploads: the operator (ADMIN_TOKEN) or a user with a session. */
@@ -142,6 +153,7 @@ export async function activateOffline(
 		activation: activationView(outcome.activation),
 		license: licenseView(outcome.license),
 		token,
+		jwks: { keys: ctx.config.jwks },
 	};
 }
 

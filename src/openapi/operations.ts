@@ -247,6 +247,22 @@ const ActivateResponse = z
 	Omit<ActivateResult, "created">
 >;
 
+/** The server's public license-token keys, as /.well-known/jwks.json serves them. */
+const JwkSet = z
+	.object({
+		keys: z.array(
+			z.looseObject({
+				kty: z.literal("OKP"),
+				crv: z.literal("Ed25519"),
+				x: z.string(),
+				kid: z.string(),
+				alg: z.literal("EdDSA"),
+				use: z.literal("sig"),
+			}),
+		),
+	})
+	.register(components, { id: "JwkSet" });
+
 const OfflineLicenseFile = z
 	.object({
 		format: z.literal("coditect-offline-license"),
@@ -258,6 +274,9 @@ const OfflineLicenseFile = z
 		license: License,
 		token: LicenseToken.describe(
 			"An offline license token: `offline: true`, the request's `nonce`, `exp` = the license's end or one year.",
+		),
+		jwks: JwkSet.describe(
+			"The server's JWKS, for CLIs of self-hosted servers that cannot fetch it (never trusted for the production URL).",
 		),
 	})
 	.describe(
@@ -407,21 +426,7 @@ export const operations: Record<string, OperationDoc> = {
 		description: "Current and still-valid previous keys (OKP/Ed25519 JWKs with kid, alg, use).",
 		tag: "Public",
 		responses: {
-			200: ok(
-				"The key set.",
-				z.object({
-					keys: z.array(
-						z.looseObject({
-							kty: z.literal("OKP"),
-							crv: z.literal("Ed25519"),
-							x: z.string(),
-							kid: z.string(),
-							alg: z.literal("EdDSA"),
-							use: z.literal("sig"),
-						}),
-					),
-				}),
-			),
+			200: ok("The key set.", JwkSet),
 		},
 	},
 	"GET /openapi.json": {
