@@ -209,10 +209,11 @@ export const ownerLicenseRoutes = new Hono<AppEnv>()
 	.post(
 		"/:id/offline-activations",
 		requireUser(),
-		// An upload is an activation: the same budget as activate-mine, per account.
-		rateLimit("activate", (c) => c.get("user").id),
 		validate("param", LicenseParam),
 		validate("json", OfflineRequestBody),
+		// An upload is an activation: the same budget as activate-mine, per account. Counted
+		// after validation, like activate by key: a file that is not a request costs nothing.
+		rateLimit("activate", (c) => c.get("user").id),
 		(c) => uploadOfflineRequest(c, { kind: "user", userId: c.get("user").id }),
 	)
 	.post(
