@@ -195,7 +195,9 @@ export const LicenseToken = z
 			"`{plan, status, expires_at, max_activations, entitlements}`, where `entitlements` is an",
 			"array of feature names (the `features` of PlanEntitlements, not the whole object). Verify",
 			"with a key from `/.well-known/jwks.json` chosen by `kid`; pin `alg`, `typ` and `aud`;",
-			"check `hwid`. The full specification is docs/license-token.md in the server's repository.",
+			"check `hwid`. Offline tokens for air-gapped machines add `offline: true` and `nonce`, and",
+			"their `exp` is the license's end or one year (docs/offline-activation.md).",
+			"The full specification is docs/license-token.md in the server's repository.",
 		].join(" "),
 	)
 	.register(components, { id: "LicenseToken" });
