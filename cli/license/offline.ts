@@ -77,16 +77,15 @@ function machineKey(ctx: CheckContext, create: boolean): MachineKey | null {
 	};
 }
 
-/** The request this machine is waiting on, if any. */
-function pendingRequest(ctx: CheckContext): OfflineRequestFile | null {
+/** What install checks an answer against: the license and nonce of the latest request. */
+function pendingRequest(ctx: CheckContext): { license_id: string; nonce: string } | null {
 	const read = readJsonFile(ctx.paths.offlineRequest);
 	if (read.kind !== "ok" || !isObject(read.value)) return null;
-	const r = read.value;
-	return r.format === REQUEST_FORMAT &&
-		typeof r.nonce === "string" &&
-		typeof r.license_id === "string"
-		? (r as unknown as OfflineRequestFile)
-		: null;
+	const { format, license_id, nonce } = read.value;
+	if (format !== REQUEST_FORMAT || typeof license_id !== "string" || typeof nonce !== "string") {
+		return null;
+	}
+	return { license_id, nonce };
 }
 
 /**
@@ -111,7 +110,7 @@ export function writeOfflineRequest(
 		created_at: new Date(ctx.nowMs).toISOString(),
 	};
 	writeJsonFile(out, request);
-	writeJsonFile(ctx.paths.offlineRequest, { ...request, api_url: ctx.config.apiUrl });
+	writeJsonFile(ctx.paths.offlineRequest, request);
 	return request;
 }
 

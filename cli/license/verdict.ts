@@ -66,8 +66,18 @@ const MESSAGES: Record<Exclude<LicenseCode, "VALID">, string> = {
 	MISCONFIGURED: "The CLI configuration is invalid.",
 };
 
-const OFFLINE_ENDED =
-	"The offline license file has ended (the license's end, or a year after it was issued). Run `coditect activate --offline-request --license ID` and have an administrator upload the request for a new one.";
+const NEW_REQUEST =
+	"Run `coditect activate --offline-request --license ID` and have an administrator upload the request for a new license file.";
+/** Air-gapped licenses (docs/offline-activation.md): no online check can help them. */
+const OFFLINE_MESSAGES: Partial<Record<LicenseCode, string>> = {
+	EXPIRED: `The offline license has ended (the license's end, or a year after it was issued). ${NEW_REQUEST}`,
+	CLOCK_ROLLBACK:
+		"The system clock is more than 5 minutes behind the last time CODITECT ran. Correct the date and time, then run again.",
+	CLOCK_BEHIND:
+		"The offline license was issued later than this machine's current time: the clock is wrong. Correct the date and time, then run again.",
+};
+const OFFLINE_UNUSABLE = (code: LicenseCode): string =>
+	`The stored offline license cannot be used on this machine (${code}). ${NEW_REQUEST}`;
 
 export function messageFor(code: LicenseCode): string {
 	return code === "VALID" ? "" : MESSAGES[code];
@@ -151,6 +161,17 @@ export async function verifyLocal(ctx: CheckContext): Promise<LocalVerdict> {
 		stored: keep ? stored : null,
 		ageS: 0,
 	});
+	/** An air-gapped license cannot be repaired online: its refusals say what can be done. */
+	const refusedOffline = (
+		code: Exclude<LicenseCode, "VALID" | "PAST_DUE">,
+		stored: StoredLicense,
+	): LocalVerdict => {
+		const verdict = refused(code, stored);
+		if (stored.source !== "offline") return verdict;
+		verdict.check.offline_license = true;
+		verdict.check.message = OFFLINE_MESSAGES[code] ?? OFFLINE_UNUSABLE(code);
+		return verdict;
+	};
 	const file = readLicenseFile(paths);
 	if (file.kind === "missing") return refused("NOT_ACTIVATED", null);
 	if (file.kind === "corrupt") return refused("INVALID_TOKEN", null);
@@ -169,21 +190,18 @@ export async function verifyLocal(ctx: CheckContext): Promise<LocalVerdict> {
 		issuer: config.apiUrl,
 	});
 	if (!verified.ok) {
+		// An offline license ends with its file, not a grace: a new request gets a new one.
 		if (stored.source === "offline" && verified.reason === "EXPIRED") {
-			// An offline license ends with its file, not a grace: a new request gets a new one.
-			const ended = refused("EXPIRED", stored);
-			ended.check.offline_license = true;
-			ended.check.message = OFFLINE_ENDED;
-			return ended;
+			return refusedOffline("EXPIRED", stored);
 		}
-		return refused(codeForFailure(verified.reason), stored);
+		return refusedOffline(codeForFailure(verified.reason), stored);
 	}
 	const lastSeen = readLastSeen(paths);
 	if (lastSeen !== null && nowMs < lastSeen - MAX_CLOCK_SKEW_S * 1000) {
-		return refused("CLOCK_ROLLBACK", stored);
+		return refusedOffline("CLOCK_ROLLBACK", stored);
 	}
 	// Deleting last-seen would defeat the rollback check, so a missing one costs an online check.
-	if (lastSeen === null) return refused("INVALID_TOKEN", stored);
+	if (lastSeen === null) return refusedOffline("INVALID_TOKEN", stored);
 	advanceLastSeen(paths, nowMs, lastSeen);
 	return licensedVerdict(verified.claims, stored, nowMs);
 }

@@ -3,7 +3,7 @@
  * real homes — one for the air-gapped machine, which never gets a server URL that answers, one
  * for the admin's machine — against the real Node server. Time travel is libfaketime.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, inject, it } from "vitest";
 import { createAccount, PASSWORD } from "./account-helpers";
@@ -242,6 +242,43 @@ describe("an air-gapped machine", () => {
 		const plain = await onMachine(server, machine, ["deactivate", "--json"]);
 		expect(plain.code, show(plain)).toBe(1);
 		expect(plain.json).toMatchObject({ error: { code: "OFFLINE_LICENSE" } });
+	});
+
+	it("recovers from a deleted last-seen file only through a new request, for the same seat", async () => {
+		const server = await serverWith({});
+		const { id } = await server.mintLicense({ plan: "professional", max_activations: 1 });
+		const [machine, admin] = [await home(), await home()];
+		const first = await requestOn(server, machine, id);
+		const answer = join(admin, "first.json");
+		const up = await asOperator(server, admin, ["offline-activate", first, "--out", answer]);
+		expect(up.code, show(up)).toBe(0);
+		await server.down();
+		expect(
+			(await onMachine(server, machine, ["activate", "--offline-response", answer])).code,
+		).toBe(0);
+		await rm(join(machine, "last-seen"));
+		const refused = await onMachine(server, machine, ["license", "status", "--json"]);
+		expect(refused.code, show(refused)).toBe(2);
+		expect(refused.json).toMatchObject({
+			licensed: false,
+			code: "INVALID_TOKEN",
+			offline_license: true,
+			network_error: null,
+		});
+		expect(String(refused.json.message)).toContain("--offline-request");
+
+		const second = await requestOn(server, machine, id);
+		await server.up();
+		const renewed = join(admin, "second.json");
+		const again = await asOperator(server, admin, ["offline-activate", second, "--out", renewed]);
+		expect(again.code, show(again)).toBe(0);
+		expect(again.json).toMatchObject({ created: false, activation_id: up.json.activation_id });
+		await server.down();
+		expect(
+			(await onMachine(server, machine, ["activate", "--offline-response", renewed])).code,
+		).toBe(0);
+		const ok = await onMachine(server, machine, ["license", "status", "--json"]);
+		expect(ok.code, show(ok)).toBe(0);
 	});
 
 	it("lets the license's owner upload with their session, and nobody else", async () => {
