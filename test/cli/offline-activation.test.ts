@@ -19,6 +19,8 @@ async function readJson(path: string): Promise<Record<string, unknown>> {
 function asOperator(server: LicenseServer, adminHome: string, args: string[]) {
 	return runCli(["admin", ...args, "--json"], {
 		home: adminHome,
+		// Files written by default (no --out) land in the admin's home, never in the checkout.
+		cwd: adminHome,
 		apiUrl: server.url,
 		env: { CODITECT_ADMIN_TOKEN: inject("adminToken") },
 	});
@@ -31,6 +33,7 @@ function asOperator(server: LicenseServer, adminHome: string, args: string[]) {
 function onMachine(server: LicenseServer, machineHome: string, args: string[], faketime?: string) {
 	return runCli(args, {
 		home: machineHome,
+		cwd: machineHome,
 		apiUrl: server.url,
 		hardwareId: "airgapped-machine-1",
 		...(faketime ? { faketime } : {}),
@@ -164,6 +167,11 @@ describe("an air-gapped machine", () => {
 		// The seat is free: the other machine's request fits now.
 		const fits = await asOperator(server, admin, ["offline-activate", join(other, "r.json")]);
 		expect(fits.code, show(fits)).toBe(0);
+		// Without --out the license file is coditect-offline-license.json where the command ran.
+		expect(fits.json.license_file).toBe(join(admin, "coditect-offline-license.json"));
+		expect((await readJson(join(admin, "coditect-offline-license.json"))).format).toBe(
+			"coditect-offline-license",
+		);
 	});
 
 	it("installs only the answer to its own pending request, and only a verified one", async () => {
@@ -301,6 +309,7 @@ describe("an air-gapped machine", () => {
 		const strangerHome = await login(stranger.email);
 		const refused = await runCli(["admin", "offline-activate", request, "--json"], {
 			home: strangerHome,
+			cwd: strangerHome,
 			apiUrl: server.url,
 		});
 		expect(refused.code, show(refused)).not.toBe(0);
@@ -309,6 +318,7 @@ describe("an air-gapped machine", () => {
 		const answer = join(ownerHome, "answer.json");
 		const ok = await runCli(["admin", "offline-activate", request, "--out", answer, "--json"], {
 			home: ownerHome,
+			cwd: ownerHome,
 			apiUrl: server.url,
 		});
 		expect(ok.code, show(ok)).toBe(0);
