@@ -51,30 +51,42 @@ interface MachineKey {
 	privateKey: KeyObject;
 }
 
-/** This machine's key, made on first use. A damaged file is replaced: no seat depends on it yet. */
+function importMachineKey(jwk: { x: string; d: string }): MachineKey | null {
+	try {
+		const privateKey = createPrivateKey({
+			key: { kty: "OKP", crv: "Ed25519", x: jwk.x, d: jwk.d },
+			format: "jwk",
+		});
+		return { x: jwk.x, privateKey };
+	} catch {
+		return null;
+	}
+}
+
+/**
+ * This machine's key, made on first use (`create`). A missing or damaged file is replaced
+ * by a new key: the next request carries it, and its upload moves the seat this machine may
+ * already hold onto it (receipts signed with the old key then no longer count).
+ */
 function machineKey(ctx: CheckContext, create: boolean): MachineKey | null {
 	const read = readJsonFile(ctx.paths.machineKey);
-	let jwk: { kty: string; crv: string; x: string; d: string } | null = null;
 	if (read.kind === "ok" && isObject(read.value)) {
 		const { kty, crv, x, d } = read.value;
 		if (kty === "OKP" && crv === "Ed25519" && typeof x === "string" && typeof d === "string") {
-			jwk = { kty, crv, x, d };
+			const key = importMachineKey({ x, d });
+			if (key !== null) return key;
 		}
 	}
-	if (jwk === null) {
-		if (!create) return null;
-		const pair = generateKeyPairSync("ed25519");
-		const exported = pair.privateKey.export({ format: "jwk" });
-		if (typeof exported.x !== "string" || typeof exported.d !== "string") {
-			throw new Error("node:crypto exported an Ed25519 key without x or d");
-		}
-		jwk = { kty: "OKP", crv: "Ed25519", x: exported.x, d: exported.d };
-		writeJsonFile(ctx.paths.machineKey, jwk);
+	if (!create) return null;
+	const exported = generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" });
+	if (typeof exported.x !== "string" || typeof exported.d !== "string") {
+		throw new Error("node:crypto exported an Ed25519 key without x or d");
 	}
-	return {
-		x: jwk.x,
-		privateKey: createPrivateKey({ key: jwk, format: "jwk" }),
-	};
+	const jwk = { kty: "OKP", crv: "Ed25519", x: exported.x, d: exported.d };
+	writeJsonFile(ctx.paths.machineKey, jwk);
+	const key = importMachineKey(jwk);
+	if (key === null) throw new Error("node:crypto could not import the key it just made");
+	return key;
 }
 
 /** What install checks an answer against: the license and nonce of the latest request. */
@@ -162,10 +174,10 @@ export async function installOfflineLicense(
 	// count only where a fetched JWKS would (never for the production URL; see ./keys.ts).
 	const jwks = isObject(file.jwks) && Array.isArray(file.jwks.keys) ? file.jwks.keys : [];
 	let keys = await trustedKeys(config.home, config.apiUrl);
-	if (trustsFetchedKeys(config.apiUrl) && jwks.length > 0) {
-		const usable = await importPublicKeySetWith({ keys: jwks }, nodeVerifier);
-		keys = new Map([...keys, ...usable]);
-	}
+	const carried = trustsFetchedKeys(config.apiUrl)
+		? await importPublicKeySetWith({ keys: jwks }, nodeVerifier)
+		: new Map<string, KeyObject>();
+	if (carried.size > 0) keys = new Map([...keys, ...carried]);
 	const verified = await verifyLicenseTokenWith(file.token, keys, nodeVerifier, {
 		now: new Date(ctx.nowMs),
 		hardwareId,
@@ -195,12 +207,12 @@ export async function installOfflineLicense(
 			"REQUEST_MISMATCH",
 		);
 	}
-	if (trustsFetchedKeys(config.apiUrl) && jwks.length > 0) {
-		// Kept, like a fetched JWKS, so later checks verify without the file.
+	if (carried.size > 0) {
+		// Kept like a fetched JWKS (the keys that import), so later checks need no file.
 		cacheJwks(
 			config.home,
 			config.apiUrl,
-			jwks.filter((k) => isObject(k) && k.kid === verified.kid),
+			jwks.filter((k) => isObject(k) && typeof k.kid === "string" && carried.has(k.kid)),
 		);
 	}
 	const activation = isObject(file.activation) ? file.activation : {};
@@ -216,6 +228,8 @@ export async function installOfflineLicense(
 		last_online_at: claims.iat,
 	};
 	writeLicenseFile(ctx.paths, stored);
+	// As for an online token: the server's signed time repairs a last-seen that a clock running
+	// ahead left in the future; this machine's own now counts too, as at every check.
 	resetLastSeen(ctx.paths, Math.max(claims.iat * 1000, ctx.nowMs));
 	removeFile(ctx.paths.offlineRequest);
 	return { claims, stored };
