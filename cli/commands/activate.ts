@@ -208,6 +208,13 @@ export default defineCommand({
 			await runOffline(args);
 			return;
 		}
+		if (args.license !== undefined || args.out !== undefined) {
+			throw new CliError(
+				"--license and --out go with --offline-request (an air-gapped machine's request file).",
+				"USAGE",
+				EXIT_USAGE,
+			);
+		}
 		let key: string | null = null;
 		if (args["key-stdin"] || args.key === "-") key = await readKey();
 		else if (args.key) key = parseKey(args.key);

@@ -250,6 +250,16 @@ describe("an air-gapped machine", () => {
 		const plain = await onMachine(server, machine, ["deactivate", "--json"]);
 		expect(plain.code, show(plain)).toBe(1);
 		expect(plain.json).toMatchObject({ error: { code: "OFFLINE_LICENSE" } });
+		// Offline options are refused where they mean nothing, before anything is written.
+		for (const args of [
+			["activate", "--license", id, "--json"],
+			["activate", "--offline-request", "--json"],
+			["activate", "--offline-request", "--license", "not-an-id", "--json"],
+		]) {
+			const r = await onMachine(server, machine, args);
+			expect(r.code, show(r)).toBe(1);
+			expect(r.json).toMatchObject({ error: { code: "USAGE" } });
+		}
 	});
 
 	it("recovers from a deleted last-seen file only through a new request, for the same seat", async () => {
