@@ -24,6 +24,9 @@ export interface HomePaths {
 	lastSeen: string;
 	refreshState: string;
 	config: string;
+	/** Air-gapped machines: the machine's Ed25519 key and the request awaiting its answer. */
+	machineKey: string;
+	offlineRequest: string;
 }
 
 export function homePaths(home: string): HomePaths {
@@ -34,6 +37,8 @@ export function homePaths(home: string): HomePaths {
 		lastSeen: join(home, "last-seen"),
 		refreshState: join(home, "refresh.json"),
 		config: join(home, "config.yaml"),
+		machineKey: join(home, "machine-key.json"),
+		offlineRequest: join(home, "offline-request.json"),
 	};
 }
 

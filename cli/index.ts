@@ -43,6 +43,7 @@ const main: AnyCommand = {
 		ci: () => import("./commands/ci").then((m) => m.default),
 		org: () => import("./commands/org").then((m) => m.default),
 		machines: () => import("./commands/machines").then((m) => m.default),
+		admin: () => import("./commands/admin").then((m) => m.default),
 	},
 };
 

@@ -33,6 +33,11 @@ export interface LicenseCheck {
 	grace_remaining_s: number;
 	/** True when the answer comes from the cached token without reaching the server now. */
 	offline: boolean;
+	/**
+	 * True for an air-gapped machine's license (installed with `coditect activate
+	 * --offline-response`): it is never revalidated online and holds until `token_expires_at`.
+	 */
+	offline_license: boolean;
 	status: string | null;
 	license_id: string | null;
 	token_expires_at: string | null;

@@ -146,6 +146,8 @@ const EXAMPLES: Record<string, string[]> = {
 		"coditect activate                   # with your account's license (after login)",
 		"coditect activate --key-stdin       # key typed at a hidden prompt or piped",
 		"pbpaste | coditect activate -",
+		"coditect activate --offline-request --license lic_…   # air-gapped: write the request",
+		"coditect activate --offline-response coditect-offline-license.json",
 	],
 	"license status": ["coditect license status", "coditect license status --online --json"],
 	login: [
@@ -155,7 +157,16 @@ const EXAMPLES: Record<string, string[]> = {
 		"coditect login --sso org_… --no-browser  # by organisation id; only print the address",
 	],
 	signup: ["coditect signup --invite CODE"],
-	deactivate: ["coditect deactivate", "coditect deactivate --force   # server unreachable"],
+	deactivate: [
+		"coditect deactivate",
+		"coditect deactivate --force   # server unreachable",
+		"coditect deactivate --offline --out receipt.json   # air-gapped: write a release receipt",
+	],
+	"admin offline-activate": [
+		"coditect admin offline-activate coditect-offline-request.json --out license.json",
+		"CODITECT_ADMIN_TOKEN=… coditect admin offline-activate request.json   # as the operator",
+	],
+	"admin offline-deactivate": ["coditect admin offline-deactivate coditect-offline-release.json"],
 	"ci run": ["coditect ci run -- npm test"],
 	upgrade: ["coditect upgrade professional --interval year"],
 };
@@ -164,6 +175,7 @@ const ENVIRONMENT = [
 	"CODITECT_API_URL      License server URL (--api-url wins)",
 	"CODITECT_HOME         Where license.json and credentials.json live (default ~/.coditect)",
 	"CODITECT_HARDWARE_ID  This machine's identity, instead of the OS machine id",
+	"CODITECT_ADMIN_TOKEN  `coditect admin`: upload as the operator (else as the logged-in user)",
 	"NO_COLOR, FORCE_COLOR Colour off / on",
 ];
 

@@ -1,8 +1,9 @@
+import { resolve } from "node:path";
 import { defineCommand } from "citty";
 import { parseLicenseKey } from "../../src/kernel/license-key";
 import { accessToken } from "../account/session";
 import { ApiFailure, failureToCliError } from "../api";
-import { CliError, EXIT_UNLICENSED } from "../errors";
+import { CliError, EXIT_UNLICENSED, EXIT_USAGE } from "../errors";
 import { activateMachine } from "../license/activate";
 import type { CheckContext } from "../license/context";
 import { licensedVerdict } from "../license/verdict";
@@ -94,10 +95,79 @@ async function ownerAuth(ctx: CheckContext): Promise<{ bearer: string } | { lice
 	}
 }
 
+const REQUEST_OUT = "coditect-offline-request.json";
+
+/** `--offline-request` and `--offline-response`: the air-gapped steps, with no network at all. */
+async function runOffline(args: {
+	key?: string | undefined;
+	"key-stdin"?: boolean | undefined;
+	"offline-request"?: boolean | undefined;
+	license?: string | undefined;
+	out?: string | undefined;
+	"offline-response"?: string | undefined;
+	json?: boolean | undefined;
+	"api-url"?: string | undefined;
+}): Promise<void> {
+	if (args.key !== undefined || args["key-stdin"]) {
+		throw new CliError(
+			"An offline activation takes no license key: the request names the license by id (--license lic_…).",
+			"USAGE",
+			EXIT_USAGE,
+		);
+	}
+	if (args["offline-request"] && args["offline-response"] !== undefined) {
+		throw new CliError(
+			"Give either --offline-request or --offline-response, not both.",
+			"USAGE",
+			EXIT_USAGE,
+		);
+	}
+	const ctx = contextFrom(args);
+	const { installOfflineLicense, writeOfflineRequest } = await import("../license/offline");
+	if (args["offline-request"]) {
+		const licenseId = args.license?.trim() ?? "";
+		if (!/^lic_[A-Za-z0-9_-]{1,60}$/.test(licenseId)) {
+			throw new CliError(
+				"--offline-request needs the license id: --license lic_… (your account's license list or the operator shows it).",
+				"USAGE",
+				EXIT_USAGE,
+			);
+		}
+		const out = resolve(args.out ?? REQUEST_OUT);
+		const request = writeOfflineRequest(ctx, licenseId, out);
+		if (args.json) {
+			printJson({ request_file: out, license_id: licenseId, nonce: request.nonce });
+			return;
+		}
+		print(`Wrote the offline activation request to ${out}.`);
+		print(
+			"Take it to a machine with access to the license server, and have the license's owner, an org admin or the operator run `coditect admin offline-activate FILE` (or POST it to /api/v1/licenses/ID/offline-activations). Then install the answer here with `coditect activate --offline-response FILE`.",
+		);
+		return;
+	}
+	const path = resolve(String(args["offline-response"]));
+	const { claims, stored } = await installOfflineLicense(ctx, path);
+	const { check } = licensedVerdict(claims, stored, Date.now());
+	if (args.json) {
+		printJson({ activated: true, activation_id: stored.activation_id, ...check });
+		return;
+	}
+	const c = out();
+	print(`${c.green("✓")} This machine is activated offline (${c.bold(claims.lic.plan)}).`);
+	print(
+		rows([
+			["license", stored.license_id],
+			["status", claims.lic.status],
+			["offline license until", check.token_expires_at ?? "?"],
+		]),
+	);
+}
+
 export default defineCommand({
 	meta: {
 		name: "activate",
-		description: "Activate this machine with a license key, or as the logged-in user without one",
+		description:
+			"Activate this machine with a license key, as the logged-in user without one, or offline (air-gapped)",
 	},
 	args: {
 		key: {
@@ -110,9 +180,41 @@ export default defineCommand({
 			description:
 				"Read the license key from standard input (or a hidden prompt), not the command line",
 		},
+		"offline-request": {
+			type: "boolean",
+			description:
+				"Air-gapped machine: write a request file for --license (an administrator uploads it)",
+		},
+		license: {
+			type: "string",
+			valueHint: "lic_…",
+			description: "With --offline-request: the license id to request a seat on",
+		},
+		out: {
+			type: "string",
+			valueHint: "file",
+			description: `With --offline-request: where to write the request (default ${REQUEST_OUT})`,
+		},
+		"offline-response": {
+			type: "string",
+			valueHint: "file",
+			description:
+				"Air-gapped machine: install the license file the upload of the request returned",
+		},
 		...sharedArgs,
 	},
 	async run({ args }) {
+		if (args["offline-request"] || args["offline-response"] !== undefined) {
+			await runOffline(args);
+			return;
+		}
+		if (args.license !== undefined || args.out !== undefined) {
+			throw new CliError(
+				"--license and --out go with --offline-request (an air-gapped machine's request file).",
+				"USAGE",
+				EXIT_USAGE,
+			);
+		}
 		let key: string | null = null;
 		if (args["key-stdin"] || args.key === "-") key = await readKey();
 		else if (args.key) key = parseKey(args.key);

@@ -1,10 +1,12 @@
+import { resolve } from "node:path";
 import { defineCommand } from "citty";
+import { decodeLicenseTokenUnverified } from "../../src/kernel/token/claims";
 import { accessToken } from "../account/session";
 import { ApiFailure, apiRequest, failureToCliError } from "../api";
 import { apiUrlSetting } from "../config";
 import { CliError } from "../errors";
 import { removeFile } from "../home";
-import { licenseContext } from "../license/context";
+import { type CheckContext, licenseContext } from "../license/context";
 import { readLicenseFile, type StoredLicense } from "../license/store";
 import { out, print, printJson, warn } from "../output";
 import { contextFrom, sharedArgs } from "./_shared";
@@ -59,15 +61,83 @@ async function freeSeat(
 	}
 }
 
+const RECEIPT_OUT = "coditect-offline-release.json";
+
+/**
+ * `deactivate --offline`: no network. The receipt is written first, then license.json goes:
+ * once the receipt exists the license is gone from this machine, which is what it certifies.
+ */
+async function deactivateOffline(
+	ctx: CheckContext,
+	stored: StoredLicense,
+	args: { offline?: boolean; force?: boolean; out?: string | undefined; json?: boolean },
+): Promise<void> {
+	if (stored.source !== "offline") {
+		throw new CliError(
+			"This machine's license was activated online: run `coditect deactivate` without --offline.",
+			"NOT_OFFLINE",
+		);
+	}
+	if (!args.offline) {
+		if (!args.force) {
+			throw new CliError(
+				"This machine's license is an offline (air-gapped) one: run `coditect deactivate --offline` to delete it and write the release receipt that frees its seat. `--force` deletes it without a receipt, and the seat stays held.",
+				"OFFLINE_LICENSE",
+			);
+		}
+		removeFile(ctx.paths.license);
+		if (args.json) printJson({ deactivated: false, server_freed: false, local_deleted: true });
+		else warn("Deleted the offline license without a receipt: its seat stays held on the server.");
+		return;
+	}
+	const nonce = stored.token ? decodeLicenseTokenUnverified(stored.token)?.nonce : undefined;
+	if (nonce === undefined) {
+		throw new CliError(
+			"The stored offline license is damaged (no request nonce), so no receipt can name it. Free the seat from your account, then run `coditect deactivate --force`.",
+			"INVALID_TOKEN",
+		);
+	}
+	const { writeReleaseReceipt } = await import("../license/offline");
+	const receiptFile = resolve(args.out ?? RECEIPT_OUT);
+	await writeReleaseReceipt(ctx, stored, nonce, receiptFile);
+	removeFile(ctx.paths.license);
+	if (args.json) {
+		printJson({
+			deactivated: true,
+			server_freed: false,
+			local_deleted: true,
+			license_id: stored.license_id,
+			activation_id: stored.activation_id,
+			receipt_file: receiptFile,
+		});
+		return;
+	}
+	print(`${out().green("✓")} The offline license is deleted. Release receipt: ${receiptFile}`);
+	print(
+		"The seat is freed when the receipt is uploaded: `coditect admin offline-deactivate FILE` (or POST it to /api/v1/licenses/ID/offline-deactivations). It works once.",
+	);
+}
+
 export default defineCommand({
 	meta: {
 		name: "deactivate",
-		description: "Free this machine's activation on the server and delete the local license",
+		description:
+			"Free this machine's activation on the server and delete the local license (--offline: air-gapped)",
 	},
 	args: {
 		force: {
 			type: "boolean",
 			description: "Delete the local license even when the server cannot confirm the seat is free",
+		},
+		offline: {
+			type: "boolean",
+			description:
+				"Air-gapped machine: delete the offline license and write a signed release receipt",
+		},
+		out: {
+			type: "string",
+			valueHint: "file",
+			description: `With --offline: where to write the receipt (default ${RECEIPT_OUT})`,
 		},
 		...sharedArgs,
 	},
@@ -96,6 +166,10 @@ export default defineCommand({
 			return;
 		}
 		const stored = file.license;
+		if (args.offline || stored.source === "offline") {
+			await deactivateOffline(ctx, stored, args);
+			return;
+		}
 		if (stored.api_url !== ctx.config.apiUrl) {
 			// The license names its server; with none configured, that is the one to ask.
 			if (ctx.config.sources.apiUrl === "default") {

@@ -20,10 +20,12 @@ function printHuman(check: LicenseCheck): void {
 			rows([
 				["expires", check.expires_at ?? "no end date (renews)"],
 				[
-					"offline grace left",
+					check.offline_license ? "offline license left" : "offline grace left",
 					`${formatDuration(check.grace_remaining_s)} (until ${check.token_expires_at})`,
 				],
-				["last online", check.last_online_at ?? "never"],
+				check.offline_license
+					? ["issued", check.last_online_at ?? "?"]
+					: ["last online", check.last_online_at ?? "never"],
 				["checked", check.offline ? "locally (no network)" : "online just now"],
 			]),
 		);

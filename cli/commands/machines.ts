@@ -61,7 +61,10 @@ const list = defineCommand({
 		for (const m of held) {
 			print(
 				rows([
-					["machine", `${m.id}  ${m.hostname ?? "(no hostname)"} ${m.platform ?? ""}`.trim()],
+					[
+						"machine",
+						`${m.id}  ${m.hostname ?? "(no hostname)"} ${m.platform ?? ""}${m.offline ? " (air-gapped)" : ""}`.trim(),
+					],
 					["license", `${m.license_id} (${m.plan})`],
 					["last check", m.last_validated_at ?? "never"],
 				]),

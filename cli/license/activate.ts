@@ -25,7 +25,7 @@ export interface ActivateResponse {
 }
 
 /** Optional activation fields, cut to the server's limits (docs/api.md §3). */
-function machineDescription(): { hostname: string; platform: string } {
+export function machineDescription(): { hostname: string; platform: string } {
 	return {
 		hostname: [...hostname()]
 			.filter((ch) => ch.charCodeAt(0) > 0x1f && ch.charCodeAt(0) !== 0x7f)

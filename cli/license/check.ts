@@ -70,6 +70,12 @@ async function checkStored(options: CheckLicenseOptions): Promise<LicenseCheck> 
 		}
 	}
 	const { code } = local.check;
+	// An air-gapped license never goes online: its file is the whole truth until it ends.
+	if (local.stored?.source === "offline") {
+		return online === "always" && local.check.licensed
+			? { ...local.check, revalidation: "skipped" }
+			: local.check;
+	}
 	if (local.check.licensed) {
 		if (online === "always") {
 			const { revalidate } = await import("./revalidate");

@@ -10,8 +10,11 @@ export interface StoredLicense {
 	version: 1;
 	/** The server this license came from; a file for another server is ignored (foreign). */
 	api_url: string;
-	/** How to revalidate: with the key, or as the logged-in owner (activate-mine). */
-	source: "key" | "account";
+	/**
+	 * How to revalidate: with the key, or as the logged-in owner (activate-mine); "offline": an
+	 * air-gapped machine's license file (docs/offline-activation.md), never revalidated.
+	 */
+	source: "key" | "account" | "offline";
 	license_key: string | null;
 	license_id: string;
 	activation_id: string | null;
@@ -24,7 +27,8 @@ export interface StoredLicense {
 export function parseStoredLicense(value: unknown): StoredLicense | null {
 	if (!isObject(value) || value.version !== 1) return null;
 	const { api_url, source, license_key, license_id, activation_id, token, last_online_at } = value;
-	if (typeof api_url !== "string" || (source !== "key" && source !== "account")) return null;
+	if (typeof api_url !== "string") return null;
+	if (source !== "key" && source !== "account" && source !== "offline") return null;
 	if (license_key !== null && typeof license_key !== "string") return null;
 	if (source === "key" && typeof license_key !== "string") return null;
 	if (

@@ -4,6 +4,7 @@
  * nothing heavy; online work lives in revalidate.ts.
  */
 import { type LicenseTokenClaims, MAX_CLOCK_SKEW_S } from "../../src/kernel/token/claims";
+import { isOfflineToken } from "../../src/kernel/token/offline";
 import { type VerifyFailure, verifyLicenseTokenWith } from "../../src/kernel/token/verify";
 import { apiUrlSetting } from "../config";
 import type { LicenseCheck, LicenseCode } from "../lib-types";
@@ -24,6 +25,7 @@ export function result(
 		expires_at: null,
 		grace_remaining_s: 0,
 		offline: true,
+		offline_license: false,
 		status: null,
 		license_id: null,
 		token_expires_at: null,
@@ -63,6 +65,19 @@ const MESSAGES: Record<Exclude<LicenseCode, "VALID">, string> = {
 		"Could not read this machine's id. In containers and CI set CODITECT_HARDWARE_ID to a stable, unique value.",
 	MISCONFIGURED: "The CLI configuration is invalid.",
 };
+
+const NEW_REQUEST =
+	"Run `coditect activate --offline-request --license ID` and have an administrator upload the request for a new license file.";
+/** Air-gapped licenses (docs/offline-activation.md): no online check can help them. */
+const OFFLINE_MESSAGES: Partial<Record<LicenseCode, string>> = {
+	EXPIRED: `The offline license has ended (the license's end, or a year after it was issued). ${NEW_REQUEST}`,
+	CLOCK_ROLLBACK:
+		"The system clock is more than 5 minutes behind the last time CODITECT ran. Correct the date and time, then run again.",
+	CLOCK_BEHIND:
+		"The offline license was issued later than this machine's current time: the clock is wrong. Correct the date and time, then run again.",
+};
+const OFFLINE_UNUSABLE = (code: LicenseCode): string =>
+	`The stored offline license cannot be used on this machine (${code}). ${NEW_REQUEST}`;
 
 export function messageFor(code: LicenseCode): string {
 	return code === "VALID" ? "" : MESSAGES[code];
@@ -104,6 +119,7 @@ export function licensedVerdict(
 ): LocalVerdict {
 	const nowS = nowMs / 1000;
 	const pastDue = claims.lic.status === "past_due";
+	const airGapped = isOfflineToken(claims);
 	return {
 		check: result({
 			license_id: stored.license_id,
@@ -115,9 +131,12 @@ export function licensedVerdict(
 			expires_at: claims.lic.expires_at,
 			grace_remaining_s: Math.max(0, Math.floor(claims.exp - nowS)),
 			token_expires_at: TIME_FORMAT(claims.exp),
+			offline_license: airGapped,
 			message: pastDue
 				? "Licensed, but the last payment failed: update the payment method to keep the license."
-				: `Licensed (${claims.lic.plan}).`,
+				: airGapped
+					? `Licensed (${claims.lic.plan}), offline license until ${TIME_FORMAT(claims.exp)}.`
+					: `Licensed (${claims.lic.plan}).`,
 		}),
 		stored,
 		ageS: Math.max(0, nowS - claims.iat),
@@ -142,6 +161,17 @@ export async function verifyLocal(ctx: CheckContext): Promise<LocalVerdict> {
 		stored: keep ? stored : null,
 		ageS: 0,
 	});
+	/** An air-gapped license cannot be repaired online: its refusals say what can be done. */
+	const refusedOffline = (
+		code: Exclude<LicenseCode, "VALID" | "PAST_DUE">,
+		stored: StoredLicense,
+	): LocalVerdict => {
+		const verdict = refused(code, stored);
+		if (stored.source !== "offline") return verdict;
+		verdict.check.offline_license = true;
+		verdict.check.message = OFFLINE_MESSAGES[code] ?? OFFLINE_UNUSABLE(code);
+		return verdict;
+	};
 	const file = readLicenseFile(paths);
 	if (file.kind === "missing") return refused("NOT_ACTIVATED", null);
 	if (file.kind === "corrupt") return refused("INVALID_TOKEN", null);
@@ -159,13 +189,19 @@ export async function verifyLocal(ctx: CheckContext): Promise<LocalVerdict> {
 		hardwareId,
 		issuer: config.apiUrl,
 	});
-	if (!verified.ok) return refused(codeForFailure(verified.reason), stored);
+	if (!verified.ok) {
+		// An offline license ends with its file, not a grace: a new request gets a new one.
+		if (stored.source === "offline" && verified.reason === "EXPIRED") {
+			return refusedOffline("EXPIRED", stored);
+		}
+		return refusedOffline(codeForFailure(verified.reason), stored);
+	}
 	const lastSeen = readLastSeen(paths);
 	if (lastSeen !== null && nowMs < lastSeen - MAX_CLOCK_SKEW_S * 1000) {
-		return refused("CLOCK_ROLLBACK", stored);
+		return refusedOffline("CLOCK_ROLLBACK", stored);
 	}
 	// Deleting last-seen would defeat the rollback check, so a missing one costs an online check.
-	if (lastSeen === null) return refused("INVALID_TOKEN", stored);
+	if (lastSeen === null) return refusedOffline("INVALID_TOKEN", stored);
 	advanceLastSeen(paths, nowMs, lastSeen);
 	return licensedVerdict(verified.claims, stored, nowMs);
 }

@@ -147,6 +147,13 @@ export const activations = pgTable(
 		lastValidatedAt: tstz("last_validated_at"),
 		/** Set when the seat is freed; the row stays for history. */
 		deactivatedAt: tstz("deactivated_at"),
+		/**
+		 * Air-gapped machines (docs/offline-activation.md): the nonce of the request the current
+		 * offline token answers, and the machine's Ed25519 public key (base64url `x`) that signs
+		 * its release receipt. Both null for a machine that activated online.
+		 */
+		offlineNonce: text("offline_nonce"),
+		machineKey: text("machine_key"),
 	},
 	(t) => [
 		// At most one *active* activation per license + machine: re-activation is idempotent.

@@ -10,5 +10,6 @@ export * from "./token/ci";
 export * from "./token/claims";
 export * from "./token/keys";
 export * from "./token/offline";
+export * from "./token/release";
 export * from "./token/sign";
 export * from "./token/verify";

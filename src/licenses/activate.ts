@@ -122,7 +122,7 @@ async function holdSeat(tx: Queryable, seat: SeatHolder): Promise<boolean> {
 	return held.length > 0;
 }
 
-type ActivationOutcome =
+export type ActivationOutcome =
 	| { kind: "not_found" }
 	| {
 			kind: "unusable";
@@ -138,24 +138,31 @@ type ActivationOutcome =
 			seat?: { org: string; seat: string } | undefined;
 	  };
 
-/** Inside the transaction that holds the license's lock: check, count, insert, audit. */
-async function activateLocked(
+/**
+ * Inside the transaction that holds the license's lock: check, count, insert, audit.
+ * `auditDetail` is added to every audit row (offline uploads say who uploaded, and that it was
+ * offline).
+ */
+export async function activateLocked(
 	ctx: LicenseContext,
 	tx: Queryable,
 	license: LicenseRow,
 	input: MachineInput,
 	userId: string | null,
 	seat?: SeatHolder,
+	auditDetail?: Record<string, unknown>,
 ): Promise<ActivationOutcome> {
 	const at = ctx.now();
-	const audit = (result: string, detail?: Record<string, unknown>) =>
-		recordAudit(tx, ctx.meta, {
+	const audit = (result: string, detail?: Record<string, unknown>) => {
+		const merged = detail || auditDetail ? { ...auditDetail, ...detail } : undefined;
+		return recordAudit(tx, ctx.meta, {
 			action: "license_activate",
 			result,
 			licenseId: license.id,
 			userId,
-			...(detail ? { detail } : {}),
+			...(merged ? { detail: merged } : {}),
 		});
+	};
 	const usability = evaluateLicense(license, at);
 	if (!usability.usable && usability.code !== "VALID") {
 		await audit(usability.code);
@@ -240,6 +247,24 @@ async function finishActivation(
 	outcome: ActivationOutcome,
 	hardwareId: string,
 ): Promise<ActivateResult> {
+	if (outcome.kind !== "ok") refuseActivation(outcome);
+	const token = await issueLicenseToken(
+		ctx.config,
+		outcome.license,
+		hardwareId,
+		ctx.now(),
+		outcome.seat,
+	);
+	return {
+		created: outcome.created,
+		activation: activationView(outcome.activation),
+		license: licenseView(outcome.license),
+		token,
+	};
+}
+
+/** A refused activation becomes its documented error. */
+export function refuseActivation(outcome: Exclude<ActivationOutcome, { kind: "ok" }>): never {
 	switch (outcome.kind) {
 		case "not_found":
 			throw apiError("LICENSE_NOT_FOUND");
@@ -247,30 +272,13 @@ async function finishActivation(
 			throw new ApiError(
 				outcome.code,
 				unusableMessage[outcome.code] ?? "This license cannot be used.",
-				{
-					extra: { license_status: outcome.license.status },
-				},
+				{ extra: { license_status: outcome.license.status } },
 			);
 		case "limit":
 			throw apiError("ACTIVATION_LIMIT_REACHED", undefined, {
 				max_activations: outcome.max,
 				active: outcome.active,
 			});
-		case "ok": {
-			const token = await issueLicenseToken(
-				ctx.config,
-				outcome.license,
-				hardwareId,
-				ctx.now(),
-				outcome.seat,
-			);
-			return {
-				created: outcome.created,
-				activation: activationView(outcome.activation),
-				license: licenseView(outcome.license),
-				token,
-			};
-		}
 	}
 }
 

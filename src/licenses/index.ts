@@ -13,6 +13,14 @@ import {
 } from "./activate";
 import type { LicenseContext } from "./context";
 import {
+	activateOffline,
+	deactivateOffline,
+	type OfflineLicenseFile,
+	type OfflineRelease,
+	type OfflineRequest,
+	type Uploader,
+} from "./offline";
+import {
 	type CreateLicenseInput,
 	createLicense,
 	type StatusAction,
@@ -35,6 +43,7 @@ import { type LicenseView, licenseView, type OwnedLicense } from "./views";
 
 export type { ActivateInput, ActivateResult, MachineInput } from "./activate";
 export type { LicenseContext } from "./context";
+export type { OfflineLicenseFile, OfflineRelease, OfflineRequest, Uploader } from "./offline";
 export type { CreateLicenseInput, StatusAction, UpdateLicenseInput } from "./operator";
 export type { ValidateInput, ValidateResult } from "./validate";
 export type { ActivationView, LicenseView, OwnedLicense } from "./views";
@@ -85,6 +94,22 @@ export class Licenses {
 	/** A member leaves an org: their seat's machines are freed in the caller's transaction. */
 	freeSeatMachines(tx: Queryable, memberId: string): Promise<number> {
 		return freeSeatMachines(tx, memberId);
+	}
+
+	// Air-gapped machines: the operator, or a user who may manage the license, uploads the files.
+	activateOffline(
+		licenseId: string,
+		request: OfflineRequest,
+		by: Uploader,
+	): Promise<OfflineLicenseFile> {
+		return activateOffline(this.ctx, licenseId, request, by);
+	}
+	deactivateOffline(
+		licenseId: string,
+		release: OfflineRelease,
+		by: Uploader,
+	): Promise<{ deactivated: true; activation_id: string }> {
+		return deactivateOffline(this.ctx, licenseId, release, by);
 	}
 
 	// Operator.

@@ -1,6 +1,7 @@
 import type { Config } from "../config";
 import { evaluateLicense } from "../kernel/rules";
 import { licenseTokenClaims } from "../kernel/token/claims";
+import { offlineTokenClaims } from "../kernel/token/offline";
 import { signLicenseToken } from "../kernel/token/sign";
 import type { LicenseRow } from "./queries";
 
@@ -27,6 +28,37 @@ export async function issueLicenseToken(
 		// A token never outlives the paid period or the payment grace.
 		licenseExpiresAt: usableUntil,
 		seat,
+		now: at,
+	});
+	return signLicenseToken(config.signingKey, claims);
+}
+
+/**
+ * A signed offline token (src/kernel/token/offline.ts) for an air-gapped machine: valid until
+ * the license's usable end or a year, bound to the request's nonce. No seat claims: an offline
+ * machine counts against the license, not a member's seat (docs/offline-activation.md).
+ */
+export async function issueOfflineLicenseToken(
+	config: Config,
+	license: LicenseRow,
+	hardwareId: string,
+	nonce: string,
+	at: Date,
+): Promise<string> {
+	const { usableUntil } = evaluateLicense(license, at);
+	const claims = offlineTokenClaims({
+		issuer: config.issuer,
+		licenseId: license.id,
+		hardwareId,
+		nonce,
+		lic: {
+			plan: license.planId,
+			status: license.status,
+			expires_at: license.expiresAt?.toISOString() ?? null,
+			max_activations: license.maxActivations,
+			entitlements: license.entitlements.features,
+		},
+		licenseExpiresAt: usableUntil,
 		now: at,
 	});
 	return signLicenseToken(config.signingKey, claims);

@@ -19,6 +19,8 @@ export interface ActivationView {
 	platform: string | null;
 	created_at: string;
 	last_validated_at: string | null;
+	/** Activated from an air-gapped machine's request file (docs/offline-activation.md). */
+	offline: boolean;
 }
 
 export interface OwnedLicense extends LicenseView {
@@ -45,5 +47,6 @@ export function activationView(a: typeof activations.$inferSelect): ActivationVi
 		platform: a.platform,
 		created_at: a.createdAt.toISOString(),
 		last_validated_at: a.lastValidatedAt?.toISOString() ?? null,
+		offline: a.machineKey !== null,
 	};
 }

@@ -22,6 +22,7 @@ import type {
 	ValidateResult,
 } from "../licenses/index";
 import type { AdminActivationView } from "../licenses/machines";
+import type { OfflineLicenseFile as OfflineLicenseFileView } from "../licenses/offline";
 import type { AdminLicenseView } from "../licenses/search";
 import type { LaunchMetrics } from "../metrics/dashboard";
 import type { AdminOrgView } from "../orgs/directory";
@@ -122,6 +123,11 @@ export const Activation = z
 		platform: z.string().nullable(),
 		created_at: isoTime,
 		last_validated_at: isoTime.nullable(),
+		offline: z
+			.boolean()
+			.describe(
+				"Activated from an air-gapped machine's request file; see docs/offline-activation.md.",
+			),
 	})
 	.register(components, { id: "Activation" }) satisfies z.ZodType<ActivationView>;
 
@@ -190,7 +196,9 @@ export const LicenseToken = z
 			"`{plan, status, expires_at, max_activations, entitlements}`, where `entitlements` is an",
 			"array of feature names (the `features` of PlanEntitlements, not the whole object). Verify",
 			"with a key from `/.well-known/jwks.json` chosen by `kid`; pin `alg`, `typ` and `aud`;",
-			"check `hwid`. The full specification is docs/license-token.md in the server's repository.",
+			"check `hwid`. Offline tokens for air-gapped machines add `offline: true` and `nonce`, and",
+			"their `exp` is the license's end or one year (docs/offline-activation.md).",
+			"The full specification is docs/license-token.md in the server's repository.",
 		].join(" "),
 	)
 	.register(components, { id: "LicenseToken" });
@@ -241,6 +249,71 @@ const ActivateResponse = z
 	.register(components, { id: "ActivateResult" }) satisfies z.ZodType<
 	Omit<ActivateResult, "created">
 >;
+
+/** The server's public license-token keys, as /.well-known/jwks.json serves them. */
+const JwkSet = z
+	.object({
+		keys: z.array(
+			z.looseObject({
+				kty: z.literal("OKP"),
+				crv: z.literal("Ed25519"),
+				x: z.string(),
+				kid: z.string(),
+				alg: z.literal("EdDSA"),
+				use: z.literal("sig"),
+			}),
+		),
+	})
+	.register(components, { id: "JwkSet" });
+
+const OfflineLicenseFile = z
+	.object({
+		format: z.literal("coditect-offline-license"),
+		version: z.literal(1),
+		created: z
+			.boolean()
+			.describe("false: this machine already held a seat (same or newer request)."),
+		activation: Activation,
+		license: License,
+		token: LicenseToken.describe(
+			"An offline license token: `offline: true`, the request's `nonce`, `exp` = the license's end or one year.",
+		),
+		jwks: JwkSet.describe(
+			"The server's JWKS, for CLIs of self-hosted servers that cannot fetch it (never trusted for the production URL).",
+		),
+	})
+	.describe(
+		"The license file: save the whole body and install it with `coditect activate --offline-response FILE`.",
+	)
+	.register(components, { id: "OfflineLicenseFile" }) satisfies z.ZodType<OfflineLicenseFileView>;
+
+const OfflineReleased = z.object({ deactivated: z.literal(true), activation_id: z.string() });
+
+/** Upload a request file / a release receipt: the owner and operator routes answer alike. */
+const offlineActivation = (who: string): OperationDoc => ({
+	summary: "Air-gapped activation: upload a machine's request file, get its license file",
+	description: `${who} The body is the request file \`coditect activate --offline-request\` wrote, unchanged. Counts against the activation limit like any activation; the same request again (or a new one from the same machine) answers 200 with a fresh license file for the same seat. docs/offline-activation.md describes the files.`,
+	tag: "Licenses",
+	responses: {
+		200: ok("This machine already held a seat.", OfflineLicenseFile),
+		201: ok("Activated.", OfflineLicenseFile),
+	},
+	errors: [
+		"LICENSE_NOT_FOUND",
+		"ACTIVATION_LIMIT_REACHED",
+		"EXPIRED",
+		"SUSPENDED",
+		"REVOKED",
+		"PAST_DUE",
+	],
+});
+const offlineDeactivation = (who: string): OperationDoc => ({
+	summary: "Air-gapped deactivation: upload a machine's release receipt, free its seat",
+	description: `${who} The body is the receipt file \`coditect deactivate --offline\` wrote, unchanged; it is signed by the machine's own key and works once (409 when used already or superseded by a newer request from the machine).`,
+	tag: "Licenses",
+	responses: { 200: ok("The seat is free.", OfflineReleased) },
+	errors: ["ACTIVATION_NOT_FOUND", "CONFLICT"],
+});
 
 const Provider = z.object({
 	name: z.enum(["google", "github"]),
@@ -377,21 +450,7 @@ export const operations: Record<string, OperationDoc> = {
 		description: "Current and still-valid previous keys (OKP/Ed25519 JWKs with kid, alg, use).",
 		tag: "Public",
 		responses: {
-			200: ok(
-				"The key set.",
-				z.object({
-					keys: z.array(
-						z.looseObject({
-							kty: z.literal("OKP"),
-							crv: z.literal("Ed25519"),
-							x: z.string(),
-							kid: z.string(),
-							alg: z.literal("EdDSA"),
-							use: z.literal("sig"),
-						}),
-					),
-				}),
-			),
+			200: ok("The key set.", JwkSet),
 		},
 	},
 	"GET /openapi.json": {
@@ -561,6 +620,12 @@ export const operations: Record<string, OperationDoc> = {
 		responses: { 204: ok("Freed.") },
 		errors: ["ACTIVATION_NOT_FOUND"],
 	},
+	"POST /api/v1/licenses/{id}/offline-activations": offlineActivation(
+		"For the license's owner, or an owner or admin of the license's org; anyone else gets 404.",
+	),
+	"POST /api/v1/licenses/{id}/offline-deactivations": offlineDeactivation(
+		"For the license's owner, or an owner or admin of the license's org; anyone else gets 404.",
+	),
 	"POST /api/v1/orgs": {
 		summary: "Create an organisation (the caller becomes its owner and holds a seat)",
 		tag: "Organisations",
@@ -647,6 +712,14 @@ export const operations: Record<string, OperationDoc> = {
 		tag: "Operators",
 		responses: { 200: ok("The license.", licenseObject) },
 		errors: ["LICENSE_NOT_FOUND", "CONFLICT"],
+	},
+	"POST /api/v1/admin/licenses/{id}/offline-activations": {
+		...offlineActivation("The operator's upload, for any license; audited."),
+		tag: "Operators",
+	},
+	"POST /api/v1/admin/licenses/{id}/offline-deactivations": {
+		...offlineDeactivation("The operator's upload, for any license; audited."),
+		tag: "Operators",
 	},
 	"POST /api/v1/admin/invites": {
 		summary: "Single-use signup invites",

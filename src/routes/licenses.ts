@@ -2,10 +2,17 @@
  * Every license route, in three groups by who holds the credential: the license key, the
  * owner's access token, the operator's ADMIN_TOKEN (mounted inside the admin routes).
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import * as z from "zod";
 import { LICENSE_STATUSES } from "../db/schema";
 import { parseLicenseKey } from "../kernel/license-key";
+import type { Uploader } from "../licenses";
+import {
+	OFFLINE_RELEASE_FORMAT,
+	OFFLINE_REQUEST_FORMAT,
+	type OfflineRelease,
+	type OfflineRequest,
+} from "../licenses/offline";
 import { MAX_PAGE, searchLicenses } from "../licenses/search";
 import { requireUser } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
@@ -66,6 +73,80 @@ const ActivateMineBody = z.strictObject({
 	platform: platform.optional(),
 });
 
+const base64url = (min: number, max: number) =>
+	z
+		.string()
+		.min(min)
+		.max(max)
+		.regex(/^[A-Za-z0-9_-]+$/);
+
+/** The request file of an air-gapped machine, uploaded as it is (docs/offline-activation.md). */
+export const OfflineRequestBody = z.strictObject({
+	format: z.literal(OFFLINE_REQUEST_FORMAT),
+	version: z.literal(1),
+	license_id: id,
+	hardware_id: hardwareId,
+	hostname: hostname.optional(),
+	platform: platform.optional(),
+	nonce: base64url(22, 86).describe("Random, at least 128 bits, base64url."),
+	machine_key: z.strictObject({
+		kty: z.literal("OKP"),
+		crv: z.literal("Ed25519"),
+		x: base64url(43, 43).describe("The machine's Ed25519 public key, 32 bytes base64url."),
+	}),
+	created_at: z.iso.datetime({ offset: true }),
+}) satisfies z.ZodType<OfflineRequest>;
+
+/** The release receipt file of an air-gapped machine, uploaded as it is. */
+export const OfflineReleaseBody = z.strictObject({
+	format: z.literal(OFFLINE_RELEASE_FORMAT),
+	version: z.literal(1),
+	license_id: id,
+	activation_id: id,
+	receipt: z
+		.string()
+		.min(1)
+		.max(2048)
+		.regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/)
+		.describe("Compact JWS signed by the machine key (typ coditect-offline-release+jwt)."),
+}) satisfies z.ZodType<OfflineRelease>;
+
+type OfflineUploadContext = Context<
+	AppEnv,
+	string,
+	{
+		out: {
+			param: z.infer<typeof LicenseParam>;
+			json: z.infer<typeof OfflineRequestBody>;
+		};
+	}
+>;
+type OfflineReleaseContext = Context<
+	AppEnv,
+	string,
+	{
+		out: {
+			param: z.infer<typeof LicenseParam>;
+			json: z.infer<typeof OfflineReleaseBody>;
+		};
+	}
+>;
+
+/** The two offline uploads, shared by the owner and operator routes; `by` says who acts. */
+async function uploadOfflineRequest(c: OfflineUploadContext, by: Uploader) {
+	const { licenses } = c.get("services");
+	const file = await licenses.activateOffline(c.req.valid("param").id, c.req.valid("json"), by);
+	return c.json(file, file.created ? 201 : 200);
+}
+
+async function uploadOfflineRelease(c: OfflineReleaseContext, by: Uploader) {
+	const { licenses } = c.get("services");
+	return c.json(
+		await licenses.deactivateOffline(c.req.valid("param").id, c.req.valid("json"), by),
+		200,
+	);
+}
+
 /** Owner: Bearer access token, own licenses only (another user's is a 404). */
 export const ownerLicenseRoutes = new Hono<AppEnv>()
 	.get("/", requireUser(), async (c) => {
@@ -124,6 +205,23 @@ export const ownerLicenseRoutes = new Hono<AppEnv>()
 			await licenses.freeActivation(c.get("user").id, licenseId, activationId);
 			return c.body(null, 204);
 		},
+	)
+	.post(
+		"/:id/offline-activations",
+		requireUser(),
+		validate("param", LicenseParam),
+		validate("json", OfflineRequestBody),
+		// An upload is an activation: the same budget as activate-mine, per account. Counted
+		// after validation, like activate by key: a file that is not a request costs nothing.
+		rateLimit("activate", (c) => c.get("user").id),
+		(c) => uploadOfflineRequest(c, { kind: "user", userId: c.get("user").id }),
+	)
+	.post(
+		"/:id/offline-deactivations",
+		requireUser(),
+		validate("param", LicenseParam),
+		validate("json", OfflineReleaseBody),
+		(c) => uploadOfflineRelease(c, { kind: "user", userId: c.get("user").id }),
 	);
 
 const CreateLicenseBody = z.strictObject({
@@ -200,4 +298,16 @@ export const operatorLicenseRoutes = new Hono<AppEnv>()
 			const { id, action } = c.req.valid("param");
 			return c.json({ license: await licenses.setStatus(id, action) }, 200);
 		},
+	)
+	.post(
+		"/:id/offline-activations",
+		validate("param", LicenseParam),
+		validate("json", OfflineRequestBody),
+		(c) => uploadOfflineRequest(c, { kind: "operator" }),
+	)
+	.post(
+		"/:id/offline-deactivations",
+		validate("param", LicenseParam),
+		validate("json", OfflineReleaseBody),
+		(c) => uploadOfflineRelease(c, { kind: "operator" }),
 	);

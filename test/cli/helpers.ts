@@ -146,6 +146,8 @@ export interface RunOptions {
 	stdin?: string;
 	env?: Record<string, string>;
 	timeoutMs?: number;
+	/** Working directory (default: the test runner's); files a command writes by default land here. */
+	cwd?: string;
 }
 
 /** A CLI process still running: the test reads its output as it comes and types into it. */
@@ -175,7 +177,11 @@ export function spawnCli(args: string[], opts: RunOptions): CliProcess {
 	const [file, argv] = opts.faketime
 		? ["faketime", ["-f", opts.faketime, process.execPath, CLI, ...args]]
 		: [process.execPath, [CLI, ...args]];
-	const child = spawn(file, argv, { env, stdio: ["pipe", "pipe", "pipe"] });
+	const child = spawn(file, argv, {
+		env,
+		stdio: ["pipe", "pipe", "pipe"],
+		...(opts.cwd ? { cwd: opts.cwd } : {}),
+	});
 	let stdout = "";
 	let stderr = "";
 	const waiters: Array<{ pattern: RegExp; ok: (m: RegExpExecArray) => void }> = [];

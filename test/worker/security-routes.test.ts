@@ -19,6 +19,7 @@ import type { Runtime } from "../../src/services";
 import worker from "../../src/worker";
 import { signedHeader } from "../support/billing";
 import { sql } from "../support/database";
+import { newMachine, releaseFile, requestFile } from "../support/offline-files";
 import {
 	type Answer,
 	answerOf,
@@ -101,6 +102,55 @@ async function orgWithMember(owner: SessionUser): Promise<{ orgId: string; membe
 	]);
 	return { orgId, member: other.id };
 }
+
+/**
+ * Air-gapped uploads: the probe user's license with a request file for it, and (for the
+ * release routes) a machine activated from that file with a receipt that frees it. Made once
+ * per probe user, so the path and the body name the same license.
+ */
+const offlineSetups = new WeakMap<
+	SessionUser,
+	Promise<{ licenseId: string; request: Json; release: Json }>
+>();
+function offlineSetupOf(u: SessionUser) {
+	let made = offlineSetups.get(u);
+	if (!made) {
+		made = (async () => {
+			const { id: licenseId } = await ownedLicense(u);
+			const request = requestFile(await newMachine(hardwareId()), licenseId);
+			const machine = await newMachine(hardwareId());
+			const held = requestFile(machine, licenseId);
+			const res = await call<{ activation: { id: string } }>(
+				`/api/v1/admin/licenses/${licenseId}/offline-activations`,
+				{ json: held, admin: true },
+			);
+			if (res.status !== 201) throw new Error(`offline upload failed: ${res.status} ${res.text}`);
+			const release = await releaseFile(
+				machine,
+				licenseId,
+				res.body.activation.id,
+				String(held.nonce),
+			);
+			return { licenseId, request, release };
+		})();
+		offlineSetups.set(u, made);
+	}
+	return made;
+}
+const offlineEntry = (
+	auth: "user" | "admin",
+	prefix: string,
+	kind: "activations" | "deactivations",
+): RouteEntry => ({
+	auth,
+	path: async (u) => `${prefix}/${(await offlineSetupOf(await u())).licenseId}/offline-${kind}`,
+	body: async (u) => {
+		const setup = await offlineSetupOf(await u());
+		return kind === "activations" ? setup.request : setup.release;
+	},
+	ok: kind === "activations" ? [201] : [200],
+	objectFields: ["machine_key"],
+});
 
 /** The probe user's org (owner), with an smb license and an API key; made once per user. */
 const ciOrgs = new WeakMap<SessionUser, Promise<{ orgId: string; key: string }>>();
@@ -239,6 +289,16 @@ const inventory: Record<string, RouteEntry> = {
 		path: async (u) => `/api/v1/licenses/${(await ownedLicense(await u())).id}/keys`,
 		ok: [201],
 	},
+	"POST /api/v1/licenses/:id/offline-activations": offlineEntry(
+		"user",
+		"/api/v1/licenses",
+		"activations",
+	),
+	"POST /api/v1/licenses/:id/offline-deactivations": offlineEntry(
+		"user",
+		"/api/v1/licenses",
+		"deactivations",
+	),
 	"POST /api/v1/orgs": { auth: "user", body: async () => ({ name: "Probe Inc" }), ok: [201] },
 	"GET /api/v1/orgs": { auth: "user", ok: [200] },
 	"GET /api/v1/orgs/:id": {
@@ -314,6 +374,16 @@ const inventory: Record<string, RouteEntry> = {
 		path: async () => `/api/v1/admin/licenses/${(await createLicense()).id}/suspend`,
 		ok: [200],
 	},
+	"POST /api/v1/admin/licenses/:id/offline-activations": offlineEntry(
+		"admin",
+		"/api/v1/admin/licenses",
+		"activations",
+	),
+	"POST /api/v1/admin/licenses/:id/offline-deactivations": offlineEntry(
+		"admin",
+		"/api/v1/admin/licenses",
+		"deactivations",
+	),
 	"POST /api/v1/admin/invites": { auth: "admin", body: async () => ({ count: 2 }), ok: [201] },
 	"GET /api/v1/admin/metrics": { auth: "admin", ok: [200] },
 	"GET /api/v1/admin/audit": { auth: "admin", ok: [200] },
