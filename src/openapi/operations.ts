@@ -7,7 +7,9 @@
  */
 import { z } from "zod";
 import type { AdminUserView } from "../accounts/directory";
+import type { InviteBatchDetail, InviteBatchSummary } from "../accounts/invite-batches";
 import type { ProviderInfo } from "../accounts/oauth";
+import type { CreatedInviteBatch } from "../accounts/service";
 import type { SessionView } from "../accounts/sessions";
 import type { AuditEntry } from "../audit/query";
 import type { ApiKeyView, LeaseView, TrustRuleView } from "../ci/index";
@@ -323,6 +325,13 @@ export interface OperationDoc {
 const ok = (description: string, body?: ResponseDoc["body"]): ResponseDoc =>
 	body === undefined ? { description } : { description, body };
 const licenseObject = z.object({ license: License });
+const InviteBatchSummarySchema = z.object({
+	id: z.string(),
+	label: z.string().nullable(),
+	codes: z.number().int(),
+	used: z.number().int(),
+	created_at: isoTime,
+}) satisfies z.ZodType<InviteBatchSummary>;
 
 /**
  * Keyed by `METHOD /path` as OpenAPI spells it. A route the app serves without an entry here,
@@ -610,9 +619,56 @@ export const operations: Record<string, OperationDoc> = {
 		errors: ["LICENSE_NOT_FOUND", "CONFLICT"],
 	},
 	"POST /api/v1/admin/invites": {
-		summary: "Single-use signup invites",
+		summary: "A batch of single-use signup invites",
+		description:
+			"The codes are in this answer only: the server keeps their hashes and last 4 characters, under the batch whose list (`GET /api/v1/admin/invites/{id}`) says who used which. Audited as `invites_created` (count, batch id, label; never a code).",
 		tag: "Operators",
-		responses: { 201: ok("Codes, shown this once.", z.object({ codes: z.array(z.string()) })) },
+		responses: {
+			201: ok(
+				"The batch and its codes, shown this once.",
+				z.object({
+					batch_id: z.string(),
+					label: z.string().nullable(),
+					codes: z.array(z.string()),
+				}) satisfies z.ZodType<CreatedInviteBatch>,
+			),
+		},
+	},
+	"GET /api/v1/admin/invites": {
+		summary: "List invite batches",
+		description:
+			"Newest first, with how many codes each holds and how many were used, keyset-paged.",
+		tag: "Operators",
+		responses: {
+			200: ok(
+				"A page of batches.",
+				z.object({
+					batches: z.array(InviteBatchSummarySchema),
+					next_cursor: z.string().nullable(),
+				}),
+			),
+		},
+	},
+	"GET /api/v1/admin/invites/{id}": {
+		summary: "An invite batch: who used which code",
+		description:
+			"Every code of the batch by its last 4 characters (never the code), with the account that signed up with it and when; used codes first.",
+		tag: "Operators",
+		responses: {
+			200: ok(
+				"The batch.",
+				InviteBatchSummarySchema.extend({
+					invites: z.array(
+						z.object({
+							code_last4: z.string().nullable(),
+							used_by: z.object({ id: z.string(), email: z.string() }).nullable(),
+							used_at: isoTime.nullable(),
+						}),
+					),
+				}) satisfies z.ZodType<InviteBatchDetail>,
+			),
+		},
+		errors: ["NOT_FOUND"],
 	},
 	"GET /api/v1/admin/users": {
 		summary: "List and search users",

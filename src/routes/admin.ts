@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { searchUsers } from "../accounts/directory";
+import { inviteBatch, listInviteBatches } from "../accounts/invite-batches";
 import { readAudit } from "../audit/query";
 import { searchActivations } from "../licenses/machines";
 import { launchMetrics } from "../metrics/dashboard";
@@ -11,7 +12,17 @@ import type { AppEnv } from "../services";
 import { operatorLicenseRoutes, pageLimit } from "./licenses";
 import { hardwareId } from "./schemas";
 
-const CreateInvitesBody = z.strictObject({ count: z.number().int().min(1).max(100) });
+const CreateInvitesBody = z.strictObject({
+	count: z.number().int().min(1).max(100),
+	label: z
+		.string()
+		.trim()
+		.min(1)
+		.max(100)
+		.optional()
+		.describe("What the batch is for (a campaign, a conference), shown in the batch list."),
+});
+const InviteBatchParam = z.strictObject({ id: z.string().regex(/^ivb_[0-9a-z]{20}$/) });
 const MetricsQuery = z.strictObject({
 	since: z.iso
 		.datetime({ offset: true })
@@ -67,7 +78,16 @@ export const adminRoutes = new Hono<AppEnv>()
 	.route("/licenses", operatorLicenseRoutes)
 	.post("/invites", validate("json", CreateInvitesBody), async (c) => {
 		const { accounts } = c.get("services");
-		return c.json({ codes: await accounts.createInvites(c.req.valid("json").count) }, 201);
+		const { count, label } = c.req.valid("json");
+		return c.json(await accounts.createInvites(count, label), 201);
+	})
+	.get("/invites", validate("query", z.strictObject({ limit: pageLimit, cursor })), async (c) => {
+		const { db } = c.get("services");
+		return c.json(await listInviteBatches(db, c.req.valid("query")), 200);
+	})
+	.get("/invites/:id", validate("param", InviteBatchParam), async (c) => {
+		const { db } = c.get("services");
+		return c.json(await inviteBatch(db, c.req.valid("param").id), 200);
 	})
 	.get("/users", validate("query", UsersQuery), async (c) => {
 		const { db } = c.get("services");

@@ -295,6 +295,18 @@ const inventory: Record<string, RouteEntry> = {
 		ok: [200],
 	},
 	"POST /api/v1/admin/invites": { auth: "admin", body: async () => ({ count: 2 }), ok: [201] },
+	"GET /api/v1/admin/invites": { auth: "admin", ok: [200] },
+	"GET /api/v1/admin/invites/:id": {
+		auth: "admin",
+		path: async () => {
+			const res = await call<{ batch_id: string }>("/api/v1/admin/invites", {
+				json: { count: 1 },
+				admin: true,
+			});
+			return `/api/v1/admin/invites/${res.body.batch_id}`;
+		},
+		ok: [200],
+	},
 	"GET /api/v1/admin/metrics": { auth: "admin", ok: [200] },
 	"GET /api/v1/admin/audit": { auth: "admin", ok: [200] },
 	"GET /api/v1/admin/users": { auth: "admin", ok: [200] },
