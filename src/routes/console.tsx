@@ -1,5 +1,5 @@
 /**
- * The operator console at /admin (docs/api.md §3.7): server-rendered pages over the same
+ * The operator console at /admin (docs/api.md §3.10): server-rendered pages over the same
  * services as the JSON API in ./admin.ts, so every edit is audited where the API's is.
  *
  * Session: POST /admin/login exchanges the ADMIN token for a signed 30-minute cookie
