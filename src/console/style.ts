@@ -18,6 +18,8 @@ a { color: var(--accent); }
 label { display: flex; flex-direction: column; gap: .2rem; font-size: .85rem; color: var(--muted); }
 input, select, button { font: inherit; padding: .35rem .5rem; border: 1px solid var(--line); border-radius: 4px; background: #fff; color: var(--ink); }
 button { background: var(--accent); border-color: var(--accent); color: #fff; cursor: pointer; }
+.actions { display: flex; gap: .6rem; }
+button.danger { background: var(--bad); border-color: var(--bad); }
 .logout button { background: #fff; color: var(--muted); border-color: var(--line); }
 form.search, form.edit { display: flex; flex-wrap: wrap; gap: .7rem; align-items: flex-end; margin-bottom: 1rem; }
 main.login form { display: flex; flex-direction: column; gap: .8rem; }

@@ -361,6 +361,25 @@ export function LicenseDetailPage({
 				</label>
 				<button type="submit">Save</button>
 			</form>
+			<h2>Status</h2>
+			<div class="actions">
+				{(
+					[
+						["suspend", "Suspend", license.status !== "suspended" && license.status !== "revoked"],
+						["reinstate", "Reinstate", license.status === "suspended"],
+						["revoke", "Revoke (permanent)", license.status !== "revoked"],
+					] as const
+				).map(([action, label, enabled]) =>
+					enabled ? (
+						<form method="post" action={`/admin/licenses/${license.id}/${action}`}>
+							<input type="hidden" name="csrf" value={csrf} />
+							<button type="submit" class={action === "revoke" ? "danger" : undefined}>
+								{label}
+							</button>
+						</form>
+					) : null,
+				)}
+			</div>
 			<h2>Activations</h2>
 			<ActivationsTable activations={activations} />
 			<h2>Audit log</h2>

@@ -1228,6 +1228,15 @@ function consoleOperations(): Record<string, OperationDoc> {
 			responses: { 303: ok("Saved: to the license's page.") },
 			errors: [...formErrors, "LICENSE_NOT_FOUND", "CONFLICT"],
 		},
+		"POST /admin/licenses/{id}/{action}": {
+			summary: "Console: suspend, reinstate or revoke a license",
+			description:
+				"The service of POST /api/v1/admin/licenses/{id}/{action}, audited `license_status_change`; a revoked license cannot be reinstated (409).",
+			tag,
+			requestBody: form("No other field"),
+			responses: { 303: ok("Done: to the license's page.") },
+			errors: [...formErrors, "LICENSE_NOT_FOUND", "CONFLICT"],
+		},
 		"GET /admin/users": page("Console: users", "The filters of GET /api/v1/admin/users.", true),
 		"GET /admin/orgs": page(
 			"Console: organisations",

@@ -152,6 +152,7 @@ async function formOf(c: C): Promise<Record<string, string>> {
 	if (declared !== null && (!/^\d+$/.test(declared) || Number(declared) > MAX_BODY_BYTES))
 		throw apiError("PAYLOAD_TOO_LARGE");
 	const bytes = raw.body ? await readLimited(raw.body, MAX_BODY_BYTES) : new Uint8Array(0);
+	// After the size check, as for JSON: an oversized body is a 413 whatever its type.
 	const type = (raw.headers.get("content-type") ?? "").split(";")[0]?.trim().toLowerCase();
 	if (type !== "application/x-www-form-urlencoded") throw apiError("UNSUPPORTED_MEDIA_TYPE");
 	let text: string;
@@ -323,6 +324,16 @@ export const consoleRoutes = new Hono<ConsoleEnv>()
 		const id = c.req.param("id");
 		if (!/^lic_[0-9a-z]{1,40}$/.test(id)) throw apiError("LICENSE_NOT_FOUND");
 		await c.get("services").licenses.update(id, body);
+		return c.redirect(`/admin/licenses/${id}?saved=1`, 303);
+	})
+	.post("/licenses/:id/:action{suspend|reinstate|revoke}", write, async (c) => {
+		const fields = await checkedForm(c);
+		parsed(z.strictObject({}), fields);
+		const id = c.req.param("id");
+		if (!/^lic_[0-9a-z]{1,40}$/.test(id)) throw apiError("LICENSE_NOT_FOUND");
+		const action = c.req.param("action") as "suspend" | "reinstate" | "revoke";
+		// The API's service: audited `license_status_change`, a revoked license stays revoked (409).
+		await c.get("services").licenses.setStatus(id, action);
 		return c.redirect(`/admin/licenses/${id}?saved=1`, 303);
 	})
 	.get("/users", page, async (c) => {

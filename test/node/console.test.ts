@@ -181,6 +181,18 @@ describe("the console in Chromium", () => {
 		const [row] = await sql<{ plan_id: string; max_activations: number }[]>`
 			select plan_id, max_activations from licenses where id = ${license.id}`;
 		expect(row).toEqual({ plan_id: "professional", max_activations: 7 });
+		// Suspend and reinstate from the same page, each audited as the API's status change.
+		const reloaded = () =>
+			page.waitForResponse((r) => r.url().endsWith("?saved=1") && r.request().method() === "GET");
+		await Promise.all([reloaded(), page.getByRole("button", { name: "Suspend" }).click()]);
+		await page.waitForLoadState();
+		await expect(page.locator("dd.status-suspended").count()).resolves.toBe(1);
+		await Promise.all([reloaded(), page.getByRole("button", { name: "Reinstate" }).click()]);
+		await page.waitForLoadState();
+		await expect(page.locator("dd.status-active").count()).resolves.toBe(1);
+		await expect(
+			page.locator('#audit tr[data-action="license_status_change"]').count(),
+		).resolves.toBe(2);
 		// The audit page finds the same row through its filters.
 		await page.goto(`${server.url}/admin/audit?action=license_update&license_id=${license.id}`);
 		await expect(page.locator("#audit tbody tr").count()).resolves.toBe(1);

@@ -340,6 +340,12 @@ const inventory: Record<string, RouteEntry> = {
 		form: async () => ({ max_activations: "4" }),
 		ok: [303],
 	},
+	"POST /admin/licenses/:id/:action{suspend|reinstate|revoke}": {
+		auth: "console",
+		path: async () => `/admin/licenses/${(await createLicense()).id}/suspend`,
+		form: async () => ({}),
+		ok: [303],
+	},
 	"GET /admin/users": { auth: "console", ok: [200] },
 	"GET /admin/orgs": { auth: "console", ok: [200] },
 	"GET /admin/activations": { auth: "console", ok: [200] },
