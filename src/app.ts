@@ -13,6 +13,7 @@ import { adminRoutes } from "./routes/admin";
 import { authRoutes, seedAuthRoutes } from "./routes/auth";
 import { billingPages, billingRoutes } from "./routes/billing";
 import { ciRoutes, orgCiRoutes } from "./routes/ci";
+import { consoleRoutes } from "./routes/console";
 import { docsRoutes } from "./routes/docs";
 import { keyHolderRoutes, ownerLicenseRoutes } from "./routes/licenses";
 import { meRoutes } from "./routes/me";
@@ -23,6 +24,8 @@ import { webhookRoutes } from "./routes/webhooks";
 import { orgWebhookRoutes } from "./routes/webhooks-out";
 import type { AppEnv } from "./services";
 import { type Runtime, servicesMiddleware } from "./services";
+
+const CONSOLE_PATH = /^\/admin(\/|$)/;
 
 export function newApp(runtime: Runtime): Hono<AppEnv> {
 	const app = new Hono<AppEnv>();
@@ -40,8 +43,11 @@ export function newApp(runtime: Runtime): Hono<AppEnv> {
 	app.use(securityHeaders());
 	// Raw bodies are the webhook's business (its signature covers the exact bytes). A request no
 	// handler serves gets its 404/405 without its body being read (a wrong method is a 405, not 415).
+	// The console's forms are urlencoded; src/routes/console.tsx reads them under the same limit.
 	app.use(async (c, next) =>
-		c.req.path.startsWith("/webhooks/") || !matchedRoutes(c).some((r) => r.method !== "ALL")
+		c.req.path.startsWith("/webhooks/") ||
+		CONSOLE_PATH.test(c.req.path) ||
+		!matchedRoutes(c).some((r) => r.method !== "ALL")
 			? next()
 			: jsonBody()(c, next),
 	);
@@ -65,6 +71,7 @@ export function newApp(runtime: Runtime): Hono<AppEnv> {
 	app.route("/api/v1/orgs", orgWebhookRoutes);
 	app.route("/api/v1/ci", ciRoutes);
 	app.route("/webhooks", webhookRoutes);
+	app.route("/admin", consoleRoutes);
 	app.route("/", docsRoutes(app, runtime));
 
 	app.notFound((c) => {

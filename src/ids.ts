@@ -17,7 +17,8 @@ export type IdPrefix =
 	| "cik"
 	| "ctr"
 	| "cil"
-	| "whe";
+	| "whe"
+	| "ivb";
 
 export function newId(prefix: IdPrefix): string {
 	const bytes = randomBytes(20);

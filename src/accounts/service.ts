@@ -7,7 +7,14 @@ import { and, eq, gte, isNull, sql } from "drizzle-orm";
 import { type RequestMeta, recordAudit } from "../audit/log";
 import type { Config } from "../config";
 import type { Database, Queryable } from "../db/client";
-import { invites, oauthAccounts, refreshTokens, users, verificationCodes } from "../db/schema";
+import {
+	inviteBatches,
+	invites,
+	oauthAccounts,
+	refreshTokens,
+	users,
+	verificationCodes,
+} from "../db/schema";
 import { type ApiError, apiError } from "../errors";
 import { newId } from "../ids";
 import { hmacHex, toHex } from "../keyed-hash";
@@ -47,6 +54,13 @@ export interface SignupInput {
 	email: string;
 	password: string;
 	invite_code?: string | undefined;
+}
+
+/** POST /api/v1/admin/invites: the only answer that ever holds the codes. */
+export interface CreatedInviteBatch {
+	batch_id: string;
+	label: string | null;
+	codes: string[];
 }
 
 export type AccountService = ReturnType<typeof accountService>;
@@ -487,22 +501,31 @@ export function accountService(deps: AccountServiceDeps) {
 			return { ...session, licenses: await deps.licenses.summaryOf(session.user.id) };
 		},
 
-		/** Operator: single-use invite codes, shown once; only their hashes are stored. */
-		async createInvites(count: number): Promise<string[]> {
+		/**
+		 * Operator: a batch of single-use invite codes, shown once; only their hashes and last 4
+		 * characters are stored, under the batch whose list says who used which.
+		 */
+		async createInvites(count: number, label?: string): Promise<CreatedInviteBatch> {
+			const batchId = newId("ivb");
 			const codes = Array.from({ length: count }, () => newInviteCode());
 			const rows = await Promise.all(
-				codes.map(async (c) => ({ codeHash: await inviteCodeHash(c) })),
+				codes.map(async (c) => ({
+					codeHash: await inviteCodeHash(c),
+					batchId,
+					codeLast4: c.slice(-4),
+				})),
 			);
 			// Every operator write is audited; the codes themselves never are.
 			await db.transaction(async (tx) => {
+				await tx.insert(inviteBatches).values({ id: batchId, label: label ?? null });
 				await tx.insert(invites).values(rows);
 				await recordAudit(tx, meta, {
 					action: "invites_created",
 					result: "success",
-					detail: { count: codes.length },
+					detail: { count: codes.length, batch_id: batchId, label: label ?? null },
 				});
 			});
-			return codes;
+			return { batch_id: batchId, label: label ?? null, codes };
 		},
 	};
 }

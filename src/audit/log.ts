@@ -25,6 +25,8 @@ export type AuditAction =
 	| "license_update"
 	| "key_issued"
 	| "invites_created"
+	| "admin_login"
+	| "admin_logout"
 	| "checkout_started"
 	| "checkout_completed"
 	| "webhook_event"

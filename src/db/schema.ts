@@ -68,6 +68,8 @@ export const users = pgTable(
 		uniqueIndex("users_email_key").on(t.email),
 		uniqueIndex("users_oauth_key").on(t.oauthProvider, t.oauthProviderId),
 		uniqueIndex("users_stripe_customer_key").on(t.stripeCustomerId),
+		// The operator's list pages newest first on (created_at, id).
+		index("users_created_idx").on(t.createdAt, t.id),
 	],
 );
 
@@ -121,6 +123,10 @@ export const licenses = pgTable(
 		uniqueIndex("licenses_stripe_subscription_key").on(t.stripeSubscriptionId),
 		index("licenses_owner_idx").on(t.ownerId),
 		index("licenses_org_idx").on(t.orgId),
+		// The operator's search: newest first, by key last 4, by Stripe customer.
+		index("licenses_created_idx").on(t.createdAt, t.id),
+		index("licenses_key_last4_idx").on(t.keyLast4),
+		index("licenses_stripe_customer_idx").on(t.stripeCustomerId),
 		check(
 			"licenses_status_check",
 			sql`${t.status} in ('active','past_due','suspended','expired','revoked')`,
@@ -161,6 +167,7 @@ export const activations = pgTable(
 			.on(t.licenseId, t.hardwareId)
 			.where(sql`${t.deactivatedAt} is null`),
 		index("activations_member_idx").on(t.memberId),
+		index("activations_created_idx").on(t.createdAt, t.id),
 	],
 );
 
@@ -345,13 +352,32 @@ export const refreshTokens = pgTable(
 	],
 );
 
-export const invites = pgTable("invites", {
-	/** Hash of the invite code; the code itself is shown once to the operator. */
-	codeHash: text("code_hash").primaryKey(),
-	usedBy: text("used_by").references(() => users.id),
-	usedAt: tstz("used_at"),
-	createdAt: createdAt(),
-});
+/** One operator request for invites: the codes handed out together, under an optional label. */
+export const inviteBatches = pgTable(
+	"invite_batches",
+	{
+		id: text("id").primaryKey(),
+		label: text("label"),
+		createdAt: createdAt(),
+	},
+	(t) => [index("invite_batches_created_idx").on(t.createdAt, t.id)],
+);
+
+export const invites = pgTable(
+	"invites",
+	{
+		/** Hash of the invite code; the code itself is shown once to the operator. */
+		codeHash: text("code_hash").primaryKey(),
+		/** Null for codes made before batches existed. */
+		batchId: text("batch_id").references(() => inviteBatches.id, { onDelete: "cascade" }),
+		/** The code's last 4 characters, so an operator can tell codes apart without the code. */
+		codeLast4: text("code_last4"),
+		usedBy: text("used_by").references(() => users.id),
+		usedAt: tstz("used_at"),
+		createdAt: createdAt(),
+	},
+	(t) => [index("invites_batch_idx").on(t.batchId)],
+);
 
 export const verificationCodes = pgTable(
 	"verification_codes",

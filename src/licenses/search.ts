@@ -12,6 +12,8 @@ import { type LicenseView, licenseView } from "./views";
 export { MAX_PAGE };
 
 export interface LicenseSearch {
+	/** One license by id (the console's detail page). */
+	id?: string | undefined;
 	email?: string | undefined;
 	key_last4?: string | undefined;
 	status?: LicenseStatus | undefined;
@@ -47,6 +49,7 @@ export async function searchLicenses(
 			sql`(strpos(${users.email}, ${needle}) > 0 or strpos(coalesce(${licenses.ownerEmail}, ''), ${needle}) > 0)`,
 		);
 	}
+	if (q.id) where.push(eq(licenses.id, q.id));
 	if (q.key_last4) where.push(eq(licenses.keyLast4, q.key_last4.toUpperCase()));
 	if (q.status) where.push(eq(licenses.status, q.status));
 	if (q.plan) where.push(eq(licenses.planId, q.plan));

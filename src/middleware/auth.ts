@@ -43,7 +43,7 @@ export function requireAdmin(): MiddlewareHandler<AppEnv> {
 }
 
 /** Compares HMACs of both strings so neither length nor content leaks through timing. */
-async function timingSafeEqualStrings(a: string, b: string): Promise<boolean> {
+export async function timingSafeEqualStrings(a: string, b: string): Promise<boolean> {
 	const key = await crypto.subtle.importKey(
 		"raw",
 		crypto.getRandomValues(new Uint8Array(32)),

@@ -13,21 +13,25 @@ export function validate<T extends z.ZodType, Target extends keyof ValidationTar
 	schema: T,
 ) {
 	const validator = zValidator(target, schema, (result) => {
-		if (result.success) return;
-		const fields = new Set<string>();
-		for (const issue of result.error.issues) {
-			if (issue.code === "unrecognized_keys") {
-				for (const key of issue.keys) fields.add(joinPath([...issue.path, key]));
-			} else {
-				fields.add(joinPath(issue.path) || "(body)");
-			}
-		}
-		const list = [...fields].slice(0, 20);
-		throw new ApiError("INVALID_REQUEST", `Invalid or unexpected fields: ${list.join(", ")}.`, {
-			extra: { fields: list },
-		});
+		if (!result.success) throw invalidFields(result.error.issues);
 	});
 	return documented(validator, { kind: "input", target, schema });
+}
+
+/** 400 INVALID_REQUEST naming the fields of zod's issues (also for input no validator reads). */
+export function invalidFields(issues: readonly z.core.$ZodIssue[]): ApiError {
+	const fields = new Set<string>();
+	for (const issue of issues) {
+		if (issue.code === "unrecognized_keys") {
+			for (const key of issue.keys) fields.add(joinPath([...issue.path, key]));
+		} else {
+			fields.add(joinPath(issue.path) || "(body)");
+		}
+	}
+	const list = [...fields].slice(0, 20);
+	return new ApiError("INVALID_REQUEST", `Invalid or unexpected fields: ${list.join(", ")}.`, {
+		extra: { fields: list },
+	});
 }
 
 function joinPath(path: readonly PropertyKey[]): string {

@@ -75,6 +75,9 @@ function impliedErrors(docs: MiddlewareDoc[]): ErrorCode[] {
 		if (d.kind === "input") {
 			codes.push("INVALID_REQUEST");
 			if (d.target === "json") codes.push("PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE");
+		} else if (d.kind === "auth" && d.scheme === "console") {
+			// Pages without a session redirect to the sign-in page; writes without one are refused.
+			codes.push("FORBIDDEN", "NOT_FOUND");
 		} else if (d.kind === "auth") {
 			codes.push("UNAUTHORIZED");
 			// Without ADMIN_TOKEN the operator surface does not exist.
@@ -191,7 +194,9 @@ function operation(
 							? "adminToken"
 							: auth.scheme === "ci"
 								? "ciCredential"
-								: "bearerAuth"]: [],
+								: auth.scheme === "console"
+									? "adminSession"
+									: "bearerAuth"]: [],
 					},
 				]
 			: [];
@@ -202,6 +207,7 @@ function operation(
 		if (r.body === "html") response.content = { "text/html": { schema: { type: "string" } } };
 		else if (r.body === "javascript")
 			response.content = { "text/javascript": { schema: { type: "string" } } };
+		else if (r.body === "css") response.content = { "text/css": { schema: { type: "string" } } };
 		else if (r.body) response.content = { "application/json": { schema: responseSchema(r.body) } };
 		responses[status] = response;
 	}
@@ -240,6 +246,8 @@ function pointDefsAtComponents(value: unknown): unknown {
 
 function operationId(method: string, path: string, legacy: boolean): string {
 	const words = path
+		// The console's pages sit beside the API's admin routes of the same names.
+		.replace(/^\/admin(\/|$)/, "/console$1")
 		.replace(/^\/api\/v1\//, "/")
 		.split(/[^A-Za-z0-9]+/)
 		.filter(Boolean);
@@ -291,6 +299,11 @@ const TAGS: Array<{ name: Tag; description: string }> = [
 		name: "Operators",
 		description:
 			"The operator's own routes, Bearer ADMIN_TOKEN: comp and invoiced licenses, suspensions, invites, the launch dashboard. They answer 404 on a server with no ADMIN_TOKEN.",
+	},
+	{
+		name: "Console",
+		description:
+			"The operator console's HTML pages at /admin: sign in with the ADMIN token for a 30-minute session cookie; every form carries a CSRF token. Listed for completeness; clients use the Operators routes.",
 	},
 	{
 		name: "Webhooks",
@@ -352,6 +365,13 @@ export function openApiDocument(app: Hono<AppEnv>, serverUrl: string): JsonObjec
 					type: "http",
 					scheme: "bearer",
 					description: "The operator token (ADMIN_TOKEN setting), compared in constant time.",
+				},
+				adminSession: {
+					type: "apiKey",
+					in: "cookie",
+					name: "coditect_admin",
+					description:
+						"The operator console's session (30 minutes), set by POST /admin/login in exchange for the ADMIN_TOKEN; HttpOnly, SameSite=Strict, Path=/admin. Every form POST also carries the session's CSRF token.",
 				},
 			},
 		},

@@ -7,7 +7,9 @@
  */
 import * as z from "zod";
 import type { AdminUserView } from "../accounts/directory";
+import type { InviteBatchDetail, InviteBatchSummary } from "../accounts/invite-batches";
 import type { ProviderInfo } from "../accounts/oauth";
+import type { CreatedInviteBatch } from "../accounts/service";
 import type { SessionView } from "../accounts/sessions";
 import type { AuditEntry } from "../audit/query";
 import type { ApiKeyView, LeaseView, TrustRuleView } from "../ci/index";
@@ -24,7 +26,7 @@ import type {
 import type { AdminActivationView } from "../licenses/machines";
 import type { OfflineLicenseFile as OfflineLicenseFileView } from "../licenses/offline";
 import type { AdminLicenseView } from "../licenses/search";
-import type { LaunchMetrics } from "../metrics/dashboard";
+import type { LaunchDay, LaunchMetrics } from "../metrics/dashboard";
 import type { AdminOrgView } from "../orgs/directory";
 import type { InvitationView, OrgDashboard, OrgSummary } from "../orgs/index";
 import type { SsoDomainView, SsoSettingsView } from "../sso/admin";
@@ -393,13 +395,14 @@ export type Tag =
 	| "Organisations"
 	| "Billing"
 	| "Operators"
+	| "Console"
 	| "Webhooks"
 	| "CI";
 
 export interface ResponseDoc {
 	description: string;
 	/** A JSON body, an HTML page, a script, or nothing (204). */
-	body?: z.ZodType | "html" | "javascript";
+	body?: z.ZodType | "html" | "javascript" | "css";
 }
 
 export interface OperationDoc {
@@ -418,6 +421,13 @@ export interface OperationDoc {
 const ok = (description: string, body?: ResponseDoc["body"]): ResponseDoc =>
 	body === undefined ? { description } : { description, body };
 const licenseObject = z.object({ license: License });
+const InviteBatchSummarySchema = z.object({
+	id: z.string(),
+	label: z.string().nullable(),
+	codes: z.number().int(),
+	used: z.number().int(),
+	created_at: isoTime,
+}) satisfies z.ZodType<InviteBatchSummary>;
 
 /**
  * Keyed by `METHOD /path` as OpenAPI spells it. A route the app serves without an entry here,
@@ -722,9 +732,56 @@ export const operations: Record<string, OperationDoc> = {
 		tag: "Operators",
 	},
 	"POST /api/v1/admin/invites": {
-		summary: "Single-use signup invites",
+		summary: "A batch of single-use signup invites",
+		description:
+			"The codes are in this answer only: the server keeps their hashes and last 4 characters, under the batch whose list (`GET /api/v1/admin/invites/{id}`) says who used which. Audited as `invites_created` (count, batch id, label; never a code).",
 		tag: "Operators",
-		responses: { 201: ok("Codes, shown this once.", z.object({ codes: z.array(z.string()) })) },
+		responses: {
+			201: ok(
+				"The batch and its codes, shown this once.",
+				z.object({
+					batch_id: z.string(),
+					label: z.string().nullable(),
+					codes: z.array(z.string()),
+				}) satisfies z.ZodType<CreatedInviteBatch>,
+			),
+		},
+	},
+	"GET /api/v1/admin/invites": {
+		summary: "List invite batches",
+		description:
+			"Newest first, with how many codes each holds and how many were used, keyset-paged.",
+		tag: "Operators",
+		responses: {
+			200: ok(
+				"A page of batches.",
+				z.object({
+					batches: z.array(InviteBatchSummarySchema),
+					next_cursor: z.string().nullable(),
+				}),
+			),
+		},
+	},
+	"GET /api/v1/admin/invites/{id}": {
+		summary: "An invite batch: who used which code",
+		description:
+			"Every code of the batch by its last 4 characters (never the code), with the account that signed up with it and when; used codes first.",
+		tag: "Operators",
+		responses: {
+			200: ok(
+				"The batch.",
+				InviteBatchSummarySchema.extend({
+					invites: z.array(
+						z.object({
+							code_last4: z.string().nullable(),
+							used_by: z.object({ id: z.string(), email: z.string() }).nullable(),
+							used_at: isoTime.nullable(),
+						}),
+					),
+				}) satisfies z.ZodType<InviteBatchDetail>,
+			),
+		},
+		errors: ["NOT_FOUND"],
 	},
 	"GET /api/v1/admin/users": {
 		summary: "List and search users",
@@ -829,6 +886,32 @@ export const operations: Record<string, OperationDoc> = {
 		tag: "Operators",
 		responses: { 200: ok("The figures.", LaunchMetricsSchema) },
 	},
+	"GET /api/v1/admin/metrics/daily": {
+		summary: "Launch dashboard per day",
+		description:
+			"The last `days` UTC days, oldest first, today so far included: signups, licenses created and activated (activation rate), checkouts started and paid (payment success). A rate is null on a day with nothing to divide. The console's charts draw these.",
+		tag: "Operators",
+		responses: {
+			200: ok(
+				"One entry per day.",
+				z.object({
+					days: z.array(
+						z.object({
+							date: z.string().meta({ format: "date" }),
+							signups: z.number().int(),
+							licenses_created: z.number().int(),
+							licenses_activated: z.number().int(),
+							activation_rate: z.number().nullable(),
+							checkouts_started: z.number().int(),
+							checkouts_completed: z.number().int(),
+							success_rate: z.number().nullable(),
+						}) satisfies z.ZodType<LaunchDay>,
+					),
+				}),
+			),
+		},
+	},
+	...consoleOperations(),
 	"POST /api/v1/billing/checkout": {
 		summary: "Open a Stripe Checkout session",
 		tag: "Billing",
@@ -1163,3 +1246,142 @@ export const aliases: Record<string, string> = {
 	"POST /billing/checkout": "POST /api/v1/billing/checkout",
 	"POST /billing/portal": "POST /api/v1/billing/portal",
 };
+
+/**
+ * The operator console's pages (src/routes/console.tsx): HTML for a person, so they are listed
+ * for completeness rather than for clients. Without a session a page answers 303 to /admin; a
+ * form POST without the session's CSRF token, or from another site, 403. Errors are the usual
+ * error body, or an HTML page for a browser (Accept: text/html).
+ */
+function consoleOperations(): Record<string, OperationDoc> {
+	const tag: Tag = "Console";
+	const page = (summary: string, description: string, query = false): OperationDoc => ({
+		summary,
+		description,
+		tag,
+		responses: {
+			200: ok("The page.", "html"),
+			303: ok("No console session: to the sign-in page (/admin)."),
+		},
+		...(query ? { errors: ["INVALID_REQUEST"] satisfies ErrorCode[] } : {}),
+	});
+	const form = (fields: string) => ({
+		contentType: "application/x-www-form-urlencoded",
+		description: `${fields}; and \`csrf\`, the session's token from the page's form.`,
+	});
+	const formErrors: ErrorCode[] = [
+		"INVALID_REQUEST",
+		"PAYLOAD_TOO_LARGE",
+		"UNSUPPORTED_MEDIA_TYPE",
+	];
+	return {
+		"GET /admin": {
+			summary: "Console sign-in page",
+			description: "A form for the ADMIN token; with a live session, a redirect to the dashboard.",
+			tag,
+			responses: {
+				200: ok("The sign-in page.", "html"),
+				303: ok("Already signed in: to /admin/dashboard."),
+			},
+			errors: ["NOT_FOUND"],
+		},
+		"GET /admin/console.css": {
+			summary: "The console's stylesheet",
+			tag,
+			responses: { 200: ok("CSS.", "css") },
+			errors: ["NOT_FOUND"],
+		},
+		"POST /admin/login": {
+			summary: "Exchange the ADMIN token for a console session",
+			description:
+				"Compared in constant time and audited (`admin_login`, `success` or `wrong_token`). Success sets the `coditect_admin` cookie (30 minutes, HttpOnly, SameSite=Strict, Path=/admin, Secure on an https PUBLIC_URL; signed, never the token) and redirects to the dashboard; a wrong token answers 401 with the sign-in page again.",
+			tag,
+			requestBody: {
+				contentType: "application/x-www-form-urlencoded",
+				description: "`token`: the ADMIN token.",
+			},
+			responses: {
+				303: ok("Signed in: to /admin/dashboard, with the session cookie."),
+				401: ok("Not this server's token: the sign-in page with the reason.", "html"),
+			},
+			errors: ["FORBIDDEN", "NOT_FOUND", ...formErrors],
+		},
+		"POST /admin/logout": {
+			summary: "End the console session",
+			description: "Clears the cookie; audited as `admin_logout`.",
+			tag,
+			requestBody: form("No other field"),
+			responses: { 303: ok("To the sign-in page.") },
+			errors: formErrors,
+		},
+		"GET /admin/dashboard": page(
+			"Console: launch dashboard",
+			"The figures of GET /api/v1/admin/metrics and, as inline SVG charts, signups, activation rate and payment success per day for the last 30 days.",
+		),
+		"GET /admin/licenses": page(
+			"Console: license search",
+			"The filters of GET /api/v1/admin/licenses (empty fields mean any), keyset-paged.",
+			true,
+		),
+		"GET /admin/licenses/{id}": {
+			...page(
+				"Console: a license",
+				"Its facts, the edit form, its activations and its latest audit rows.",
+				true,
+			),
+			errors: ["INVALID_REQUEST", "LICENSE_NOT_FOUND"],
+		},
+		"POST /admin/licenses/{id}": {
+			summary: "Console: edit a license",
+			description:
+				"The fields of PATCH /api/v1/admin/licenses/{id}, through the same service, so audited as `license_update`; an empty expiry means perpetual, an empty owner unowned.",
+			tag,
+			requestBody: form("`plan`, `max_activations`, `expires_at`, `owner_email`"),
+			responses: { 303: ok("Saved: to the license's page.") },
+			errors: [...formErrors, "LICENSE_NOT_FOUND", "CONFLICT"],
+		},
+		"POST /admin/licenses/{id}/{action}": {
+			summary: "Console: suspend, reinstate or revoke a license",
+			description:
+				"The service of POST /api/v1/admin/licenses/{id}/{action}, audited `license_status_change`; a revoked license cannot be reinstated (409).",
+			tag,
+			requestBody: form("No other field"),
+			responses: { 303: ok("Done: to the license's page.") },
+			errors: [...formErrors, "LICENSE_NOT_FOUND", "CONFLICT"],
+		},
+		"GET /admin/users": page("Console: users", "The filters of GET /api/v1/admin/users.", true),
+		"GET /admin/orgs": page(
+			"Console: organisations",
+			"The filters of GET /api/v1/admin/orgs.",
+			true,
+		),
+		"GET /admin/activations": page(
+			"Console: activations",
+			"The filters of GET /api/v1/admin/activations.",
+			true,
+		),
+		"GET /admin/audit": page(
+			"Console: audit log",
+			"The filters and paging of GET /api/v1/admin/audit; secrets masked as there.",
+			true,
+		),
+		"GET /admin/invites": page(
+			"Console: invite batches",
+			"The batches of GET /api/v1/admin/invites and a form to make one.",
+			true,
+		),
+		"POST /admin/invites": {
+			summary: "Console: make an invite batch",
+			description:
+				"As POST /api/v1/admin/invites (audited `invites_created`); the page shows the new codes this once.",
+			tag,
+			requestBody: form("`count` (1–100), `label` (optional)"),
+			responses: { 201: ok("The invites page with the new codes.", "html") },
+			errors: formErrors,
+		},
+		"GET /admin/invites/{id}": {
+			...page("Console: an invite batch", "Who used which code, by the code's last 4 characters."),
+			errors: ["NOT_FOUND"],
+		},
+	};
+}

@@ -10,7 +10,8 @@ export type MiddlewareDoc =
 	| { kind: "input"; target: string; schema: z.ZodType }
 	/** `bearer`: a user's access token; `admin`: the operator's ADMIN_TOKEN. */
 	/** `ci`: an org API key, a trusted CI OIDC ID token, or (heartbeat, release) the lease token. */
-	| { kind: "auth"; scheme: "bearer" | "admin" | "ci" }
+	/** `console`: the operator console's session cookie (POST /admin/login), CSRF token on writes. */
+	| { kind: "auth"; scheme: "bearer" | "admin" | "ci" | "console" }
 	| { kind: "rate-limit"; rule: string; limit: number; windowSeconds: number };
 
 const docs = new WeakMap<object, MiddlewareDoc>();

@@ -18,6 +18,11 @@ export interface RateLimiter {
 
 export const RATE_LIMITS = {
 	login: { limit: 5, windowSeconds: 60 },
+	/**
+	 * Operator console sign-ins per client address: the ADMIN token has 256 bits, so this is
+	 * about noise in the audit log more than guessing; a person mistyping a paste stays well under.
+	 */
+	admin_login: { limit: 10, windowSeconds: 60 },
 	signup: { limit: 3, windowSeconds: 60 },
 	validate: { limit: 60, windowSeconds: 60 },
 	activate: { limit: 10, windowSeconds: 3600 },

@@ -233,7 +233,7 @@ const CreateLicenseBody = z.strictObject({
 	org_id: z.string().min(1).max(64).optional(),
 });
 
-const UpdateLicenseBody = z
+export const UpdateLicenseBody = z
 	.strictObject({
 		plan: z.string().min(1).max(32).optional(),
 		max_activations: z.number().int().min(0).max(100_000).optional(),
@@ -252,7 +252,7 @@ export const pageLimit = z
 	.describe(`Page size, 1–${MAX_PAGE} (default 50).`);
 
 const stripeId = z.string().min(1).max(255);
-const SearchLicensesQuery = z.strictObject({
+export const SearchLicensesQuery = z.strictObject({
 	email: z.string().min(1).max(254).optional().describe("Substring of the owner's email."),
 	key_last4: z
 		.string()

@@ -1,9 +1,10 @@
 /**
- * Debian's headless Chromium, driven by playwright-core, for pages a person opens (/docs).
+ * Debian's headless Chromium, driven by playwright-core, for pages a person opens (/docs, /admin).
  * Missing Chromium is a failure with the fix in its message, never a skip: .ci/run installs it.
  */
-import { existsSync } from "node:fs";
-import { type Browser, chromium } from "playwright-core";
+import { existsSync, mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -94,4 +95,45 @@ export async function visitDocs(
 	} finally {
 		await context.close();
 	}
+}
+
+export interface WatchedContext {
+	context: BrowserContext;
+	page: Page;
+	/** Every URL the pages asked for that is not on the server's origin (aborted). */
+	outside: string[];
+	/** CSP violations, console errors and uncaught errors. */
+	problems: string[];
+}
+
+/**
+ * A fresh context on `baseUrl` that records (and aborts) every request elsewhere, for pages
+ * other than /docs (the operator console).
+ */
+export async function watchedContext(browser: Browser, baseUrl: string): Promise<WatchedContext> {
+	const origin = new URL(baseUrl).origin;
+	const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+	const page = await context.newPage();
+	const outside: string[] = [];
+	const problems: string[] = [];
+	page.on("console", (m) => {
+		if (m.type() === "error") problems.push(m.text());
+	});
+	page.on("pageerror", (e) => problems.push(e.message));
+	await context.route("**/*", async (route) => {
+		const url = route.request().url();
+		if (url.startsWith(`${origin}/`) || url.startsWith("data:")) return route.continue();
+		outside.push(url);
+		return route.abort();
+	});
+	return { context, page, outside, problems };
+}
+
+/** Writes a screenshot under test-results/<dir>/ and prints where, so the test log shows it. */
+export async function saveScreenshot(page: Page, dir: string, name: string): Promise<string> {
+	const path = resolve("test-results", dir, `${name}.png`);
+	mkdirSync(dirname(path), { recursive: true });
+	await page.screenshot({ path, fullPage: true });
+	console.log(`screenshot: ${path}`);
+	return path;
 }

@@ -16,6 +16,8 @@ export interface CallOptions {
 	headers?: Record<string, string>;
 	admin?: boolean;
 	ip?: string;
+	/** "manual" to see a redirect instead of following it. */
+	redirect?: RequestRedirect;
 }
 
 export async function call<T = Record<string, unknown>>(
@@ -35,6 +37,7 @@ export async function call<T = Record<string, unknown>>(
 			method: opts.method ?? (body === undefined ? "GET" : "POST"),
 			headers,
 			body,
+			redirect: opts.redirect ?? "follow",
 		}),
 	);
 	const text = await res.text();
@@ -148,4 +151,21 @@ export async function newUser(
 
 export function bearer(token: string): Record<string, string> {
 	return { authorization: `Bearer ${token}` };
+}
+
+/** An operator console session: the cookie POST /admin/login set, and its pages' CSRF token. */
+export async function consoleSession(ip = randomIp()): Promise<{ cookie: string; csrf: string }> {
+	const login = await call("/admin/login", {
+		method: "POST",
+		body: new URLSearchParams({ token: inject("adminToken") }).toString(),
+		headers: { "content-type": "application/x-www-form-urlencoded" },
+		ip,
+		redirect: "manual",
+	});
+	const cookie = login.headers.get("set-cookie")?.split(";")[0];
+	if (login.status !== 303 || !cookie) throw new Error(`console login failed: ${login.status}`);
+	const page = await call("/admin/invites", { headers: { cookie }, ip });
+	const csrf = page.text.match(/name="csrf" value="([^"]+)"/)?.[1];
+	if (!csrf) throw new Error(`no CSRF token on the console page: ${page.status}`);
+	return { cookie, csrf };
 }

@@ -16,7 +16,7 @@ function sourceFiles(dir: string): string[] {
 		const path = join(dir, name);
 		if (name === "node_modules" || name === "dist" || name === "release") continue;
 		if (statSync(join(root, path)).isDirectory()) out.push(...sourceFiles(path));
-		else if (/\.(ts|mts|mjs)$/.test(name) && !name.endsWith(".d.ts")) out.push(path);
+		else if (/\.(tsx?|mts|mjs)$/.test(name) && !name.endsWith(".d.ts")) out.push(path);
 	}
 	return out;
 }
@@ -26,7 +26,7 @@ const DYNAMIC = /\bimport\(\s*["'](\.{1,2}\/[^"']+)["']\s*\)/g;
 
 function resolveImport(from: string, spec: string): string | null {
 	const base = join(dirname(from), spec);
-	for (const candidate of [base, `${base}.ts`, join(base, "index.ts")]) {
+	for (const candidate of [base, `${base}.ts`, `${base}.tsx`, join(base, "index.ts")]) {
 		try {
 			if (statSync(join(root, candidate)).isFile()) return candidate;
 		} catch {}

@@ -1,7 +1,14 @@
 /** GET /api/v1/admin/licenses: the operator's search, through the Worker on the run's database. */
 import { describe, expect, it } from "vitest";
 import { sql } from "../support/database";
-import { call, createLicense, hardwareId, randomEmail } from "../support/worker-client";
+import {
+	call,
+	createLicense,
+	hardwareId,
+	randomEmail,
+	randomIp,
+	verificationCode,
+} from "../support/worker-client";
 
 interface Page {
 	licenses: Array<{
@@ -314,16 +321,107 @@ describe("GET /api/v1/admin/activations and invite auditing", () => {
 		expect(bad.status).toBe(400);
 	});
 
-	it("audits invite creation with the count, never the codes", async () => {
-		const res = await call<{ codes: string[] }>("/api/v1/admin/invites", {
-			json: { count: 3 },
+	it("audits invite creation with the count and batch, never the codes", async () => {
+		const res = await call<{ batch_id: string; label: string | null; codes: string[] }>(
+			"/api/v1/admin/invites",
+			{ json: { count: 3, label: "  launch week " }, admin: true },
+		);
+		expect(res.status, res.text).toBe(201);
+		expect(res.body.batch_id).toMatch(/^ivb_[0-9a-z]{20}$/);
+		expect(res.body.label).toBe("launch week");
+		const rows = await sql<{ detail: Record<string, unknown> }>(
+			"select detail from audit_logs where action = 'invites_created' and detail->>'batch_id' = $1",
+			[res.body.batch_id],
+		);
+		expect(rows.map((r) => r.detail)).toEqual([
+			{ count: 3, batch_id: res.body.batch_id, label: "launch week" },
+		]);
+		for (const code of res.body.codes) expect(JSON.stringify(rows)).not.toContain(code);
+	});
+});
+
+interface BatchDetail {
+	id: string;
+	label: string | null;
+	codes: number;
+	used: number;
+	invites: Array<{
+		code_last4: string | null;
+		used_by: { id: string; email: string } | null;
+		used_at: string | null;
+	}>;
+}
+
+describe("invite batches", () => {
+	it("say who used which code, by its last 4 characters, never the code", async () => {
+		const made = await call<{ batch_id: string; codes: string[] }>("/api/v1/admin/invites", {
+			json: { count: 2, label: "batch test" },
 			admin: true,
 		});
-		expect(res.status, res.text).toBe(201);
-		const rows = await sql<{ detail: Record<string, unknown> }>(
-			"select detail from audit_logs where action = 'invites_created' order by at desc limit 1",
+		expect(made.status, made.text).toBe(201);
+		const [used, unused] = made.body.codes as [string, string];
+		const email = randomEmail("invited");
+		const signup = await call("/api/v1/auth/signup", {
+			json: { email, password: "a fine password", invite_code: used },
+			ip: randomIp(),
+		});
+		expect(signup.status, signup.text).toBe(202);
+		const verify = await call<{ user: { id: string } }>("/api/v1/auth/verify", {
+			json: { email, code: await verificationCode(email) },
+			ip: randomIp(),
+		});
+		expect(verify.status, verify.text).toBe(200);
+
+		const batch = await call<BatchDetail>(`/api/v1/admin/invites/${made.body.batch_id}`, {
+			admin: true,
+		});
+		expect(batch.status, batch.text).toBe(200);
+		expect(batch.body).toMatchObject({
+			id: made.body.batch_id,
+			label: "batch test",
+			codes: 2,
+			used: 1,
+		});
+		expect(batch.body.invites).toEqual([
+			{
+				code_last4: used.slice(-4),
+				used_by: { id: verify.body.user.id, email },
+				used_at: expect.any(String),
+			},
+			{ code_last4: unused.slice(-4), used_by: null, used_at: null },
+		]);
+		for (const code of made.body.codes) {
+			expect(batch.text).not.toContain(code);
+			expect(batch.text).not.toContain(code.replace(/-/g, ""));
+		}
+
+		const list = await call<{ batches: Array<{ id: string; used: number; codes: number }> }>(
+			"/api/v1/admin/invites?limit=200",
+			{ admin: true },
 		);
-		expect(rows[0]?.detail).toEqual({ count: 3 });
-		for (const code of res.body.codes) expect(JSON.stringify(rows)).not.toContain(code);
+		expect(list.status, list.text).toBe(200);
+		expect(list.body.batches.find((b) => b.id === made.body.batch_id)).toMatchObject({
+			codes: 2,
+			used: 1,
+		});
+	});
+
+	it("answers an unknown batch 404 and a malformed id or label 400", async () => {
+		const unknown = await call<{ error: { code: string } }>(
+			"/api/v1/admin/invites/ivb_00000000000000000000",
+			{ admin: true },
+		);
+		expect(unknown.status).toBe(404);
+		expect(unknown.body.error.code).toBe("NOT_FOUND");
+		expect((await call("/api/v1/admin/invites/nope", { admin: true })).status).toBe(400);
+		for (const json of [
+			{ count: 1, label: "" },
+			{ count: 1, label: "x".repeat(101) },
+			{ count: 1, label: 3 },
+		]) {
+			expect((await call("/api/v1/admin/invites", { json, admin: true })).status).toBe(400);
+		}
+		expect((await call("/api/v1/admin/invites?cursor=bogus", { admin: true })).status).toBe(400);
+		expect((await call("/api/v1/admin/invites/ivb_00000000000000000000")).status).toBe(401);
 	});
 });

@@ -32,6 +32,7 @@ import {
 import { ownedLicense, type SessionUser, sessionUser } from "../support/sessions";
 import {
 	call,
+	consoleSession,
 	createLicense,
 	hardwareId,
 	mintInvite,
@@ -45,14 +46,19 @@ type Caller = () => Promise<SessionUser>;
 
 interface RouteEntry {
 	/**
-	 * Who may call it: nobody special, a logged-in user, the operator, Stripe (signature), or a
-	 * CI job (an org API key of the probe user's org).
+	 * Who may call it: nobody special, a logged-in user, the operator, Stripe (signature), a
+	 * CI job (an org API key of the probe user's org), or the operator's console session.
 	 */
-	auth: "none" | "user" | "admin" | "stripe" | "ci";
+	auth: "none" | "user" | "admin" | "stripe" | "ci" | "console";
 	/** The concrete path when the pattern has parameters; may create what it points at. */
 	path?: (user: Caller) => Promise<string>;
 	/** A body the route accepts; absent for GET and for routes that take no body. */
 	body?: (user: Caller) => Promise<Json>;
+	/**
+	 * The operator console's form posts: the urlencoded fields a browser sends (the CSRF token is
+	 * added for `console` routes). Such routes are not JSON routes: the JSON checks skip them.
+	 */
+	form?: () => Promise<Record<string, string>>;
 	/** What a well-formed request answers here (some routes cannot reach a 2xx in a test). */
 	ok: number[];
 	/** Body fields whose valid values are objects (a map of claims): an object there is no error. */
@@ -385,11 +391,72 @@ const inventory: Record<string, RouteEntry> = {
 		"deactivations",
 	),
 	"POST /api/v1/admin/invites": { auth: "admin", body: async () => ({ count: 2 }), ok: [201] },
+	"GET /api/v1/admin/invites": { auth: "admin", ok: [200] },
+	"GET /api/v1/admin/invites/:id": {
+		auth: "admin",
+		path: async () => {
+			const res = await call<{ batch_id: string }>("/api/v1/admin/invites", {
+				json: { count: 1 },
+				admin: true,
+			});
+			return `/api/v1/admin/invites/${res.body.batch_id}`;
+		},
+		ok: [200],
+	},
 	"GET /api/v1/admin/metrics": { auth: "admin", ok: [200] },
+	"GET /api/v1/admin/metrics/daily": { auth: "admin", ok: [200] },
 	"GET /api/v1/admin/audit": { auth: "admin", ok: [200] },
 	"GET /api/v1/admin/users": { auth: "admin", ok: [200] },
 	"GET /api/v1/admin/activations": { auth: "admin", ok: [200] },
 	"GET /api/v1/admin/orgs": { auth: "admin", ok: [200] },
+	"GET /admin": { auth: "none", ok: [200] },
+	"GET /admin/console.css": { auth: "none", ok: [200] },
+	"POST /admin/login": {
+		auth: "none",
+		form: async () => ({ token: inject("adminToken") }),
+		ok: [303],
+	},
+	"POST /admin/logout": { auth: "console", form: async () => ({}), ok: [303] },
+	"GET /admin/dashboard": { auth: "console", ok: [200] },
+	"GET /admin/licenses": { auth: "console", ok: [200] },
+	"GET /admin/licenses/:id": {
+		auth: "console",
+		path: async () => `/admin/licenses/${(await createLicense()).id}`,
+		ok: [200],
+	},
+	"POST /admin/licenses/:id": {
+		auth: "console",
+		path: async () => `/admin/licenses/${(await createLicense()).id}`,
+		form: async () => ({ max_activations: "4" }),
+		ok: [303],
+	},
+	"POST /admin/licenses/:id/:action{suspend|reinstate|revoke}": {
+		auth: "console",
+		path: async () => `/admin/licenses/${(await createLicense()).id}/suspend`,
+		form: async () => ({}),
+		ok: [303],
+	},
+	"GET /admin/users": { auth: "console", ok: [200] },
+	"GET /admin/orgs": { auth: "console", ok: [200] },
+	"GET /admin/activations": { auth: "console", ok: [200] },
+	"GET /admin/audit": { auth: "console", ok: [200] },
+	"GET /admin/invites": { auth: "console", ok: [200] },
+	"POST /admin/invites": {
+		auth: "console",
+		form: async () => ({ count: "2", label: "inventory" }),
+		ok: [201],
+	},
+	"GET /admin/invites/:id": {
+		auth: "console",
+		path: async () => {
+			const res = await call<{ batch_id: string }>("/api/v1/admin/invites", {
+				json: { count: 1 },
+				admin: true,
+			});
+			return `/admin/invites/${res.body.batch_id}`;
+		},
+		ok: [200],
+	},
 	"GET /billing/success": { auth: "none", ok: [200] },
 	"GET /billing/cancel": { auth: "none", ok: [200] },
 	"POST /api/v1/billing/checkout": { auth: "user", body: checkoutBody, ok: [200] },
@@ -615,6 +682,8 @@ async function send(probe: Probe, target: Target = live): Promise<Answer> {
 				method: probe.method,
 				headers,
 				body: probe.body ?? null,
+				// The console answers its form posts and session-less pages with 303: see it.
+				redirect: "manual",
 			}),
 		),
 	);
@@ -624,7 +693,15 @@ async function credentials(entry: RouteEntry, user: Caller): Promise<Record<stri
 	if (entry.auth === "user") return { authorization: `Bearer ${(await user()).accessToken}` };
 	if (entry.auth === "admin") return { authorization: `Bearer ${inject("adminToken")}` };
 	if (entry.auth === "ci") return { authorization: `Bearer ${(await ciOrgOf(await user())).key}` };
+	if (entry.auth === "console") return { cookie: (await consoleCredentials()).cookie };
 	return {};
+}
+
+/** One console session for the whole file (sign-ins are rate-limited and audited). */
+let consoleMade: Promise<{ cookie: string; csrf: string }> | undefined;
+function consoleCredentials(): Promise<{ cookie: string; csrf: string }> {
+	consoleMade ??= consoleSession();
+	return consoleMade;
 }
 
 /** A request the route accepts, with fresh state (user, license, address) every time. */
@@ -654,6 +731,16 @@ async function goodProbe(route: string, entry: RouteEntry): Promise<Probe & { js
 				"stripe-signature": await signedHeader(payload),
 			},
 			body: payload,
+		};
+	}
+	if (entry.form) {
+		const fields = await entry.form();
+		if (entry.auth === "console") fields.csrf = (await consoleCredentials()).csrf;
+		return {
+			method,
+			path,
+			headers: { ...headers, "content-type": "application/x-www-form-urlencoded" },
+			body: new URLSearchParams(fields).toString(),
 		};
 	}
 	if (!entry.body) {
@@ -711,7 +798,7 @@ describe.each(served)("%s", (route) => {
 		return;
 	}
 	const takesBody = method !== "GET";
-	const json = takesBody && entry.auth !== "stripe";
+	const json = takesBody && entry.auth !== "stripe" && !entry.form;
 
 	it("answers a well-formed request as documented, with the security headers", async () => {
 		const probe = await goodProbe(route, entry);
@@ -720,7 +807,37 @@ describe.each(served)("%s", (route) => {
 		expectSafe(res, probe.path);
 	});
 
-	if (entry.auth !== "none") {
+	if (entry.auth === "console") {
+		it("without a live session: a page redirects to sign-in, a form post is refused 403", async () => {
+			const probe = await goodProbe(route, entry);
+			const { cookie: _c, ...anonymous } = probe.headers;
+			// Well-formed, but signed with another key (or long expired): both are no session.
+			const forged = `coditect_admin=v1.9999999999.${"A".repeat(24)}.${"B".repeat(43)}`;
+			for (const headers of [anonymous, { ...anonymous, cookie: forged }]) {
+				const res = await send({ ...probe, headers });
+				if (method === "GET") {
+					expect(res.status, res.text).toBe(303);
+					expect(res.headers.get("location")).toBe("/admin");
+				} else {
+					expectErrorBody(res, 403, "FORBIDDEN");
+				}
+				expectSecurityHeaders(res, probe.path);
+			}
+			if (method === "POST") {
+				// The session's cookie without its CSRF token, and from another site: refused too.
+				const noToken = await send({
+					...probe,
+					body: String(probe.body).replace(/(^|&)csrf=[^&]*/, ""),
+				});
+				expectErrorBody(noToken, 403, "FORBIDDEN");
+				const crossSite = await send({
+					...probe,
+					headers: { ...probe.headers, origin: "https://evil.example" },
+				});
+				expectErrorBody(crossSite, 403, "FORBIDDEN");
+			}
+		});
+	} else if (entry.auth !== "none") {
 		it("refuses a missing or wrong credential, with one error body for both", async () => {
 			const probe = await goodProbe(route, entry);
 			const { authorization: _a, "stripe-signature": _s, ...anonymous } = probe.headers;
