@@ -12,7 +12,9 @@ import { newId } from "../ids";
 import { evaluateLicense } from "../kernel/rules";
 import { hmacHex } from "../keyed-hash";
 import { orgLicenseOf } from "../licenses/queries";
+import { enqueue } from "../webhooks/outbox";
 import type { OrgContext } from "./context";
+import { seatData } from "./create";
 import { MANAGERS, requireMember } from "./membership";
 import type { OrgSummary } from "./orgs";
 
@@ -159,6 +161,11 @@ export async function acceptInvitation(
 			.insert(orgMembers)
 			.values({ id: seatId, orgId: org.id, userId: user.id, role: invitation.role });
 		await markUsed();
+		await enqueue(tx, {
+			type: "seat.assigned",
+			orgId: org.id,
+			data: seatData(seatId, org.id, user.id, invitation.role, "invitation"),
+		});
 		await recordAudit(tx, ctx.meta, {
 			action: "org_join",
 			result: "success",

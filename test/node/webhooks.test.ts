@@ -4,7 +4,8 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { importJwtSecret, signAccessToken } from "../../src/accounts/access-token";
 import { createDb, type Database } from "../../src/db/client";
 import { newId } from "../../src/ids";
 import type { RunningServer } from "../../src/server";
@@ -344,6 +345,53 @@ describe("the license and activation paths", () => {
 			// and a deleted endpoint would fail that insert's foreign key (a 500 there).
 			await sql`update webhook_endpoints set disabled_at = now() where id = ${ep.id}`;
 			await sql`delete from webhook_outbox where endpoint_id = ${ep.id}`;
+		}
+	});
+});
+
+describe("seat events outside an org's reach", () => {
+	it("queue seat.assigned for the owner's first seat when an org is made; only operator endpoints hear it", async () => {
+		const server = await nodeServer({ env: { PUBLIC_URL: "http://hooks.node.test" } });
+		try {
+			const ep = await endpoint({ orgId: null, path: "/seats", events: ["seat.assigned"] });
+			// A verified user with a session, made in the database (no Argon2, no mail).
+			const userId = newId("usr");
+			const family = newId("rtf");
+			const email = `hooks-${userId.slice(4, 14)}@example.test`;
+			await sql`insert into users (id, email, email_verified_at) values (${userId}, ${email}, now())`;
+			await sql`insert into refresh_tokens (id, user_id, family_id, token_hash, expires_at)
+				values (${newId("rtk")}, ${userId}, ${family}, ${crypto.randomUUID()}, now() + interval '1 day')`;
+			const token = await signAccessToken(
+				await importJwtSecret(inject("jwtSecret")),
+				"http://hooks.node.test",
+				{ userId, email, sessionId: family },
+			);
+			const made = await http<{ id: string }>(`${server.url}/api/v1/orgs`, {
+				json: { name: "Seats Inc" },
+				headers: { authorization: `Bearer ${token}` },
+			});
+			expect(made.status, made.text).toBe(201);
+			const [seat] = await sql<[{ id: string }]>`
+				select id from org_members where org_id = ${made.body.id}`;
+			const events = await sql<Array<{ payload: Record<string, unknown> }>>`
+				select payload from webhook_outbox where endpoint_id = ${ep.id}
+					and payload->>'org_id' = ${made.body.id}`;
+			expect(events.map((e) => e.payload)).toEqual([
+				expect.objectContaining({
+					type: "seat.assigned",
+					org_id: made.body.id,
+					data: {
+						seat_id: seat?.id,
+						org_id: made.body.id,
+						user_id: userId,
+						role: "owner",
+						via: "org_created",
+					},
+				}),
+			]);
+		} finally {
+			closeAgents();
+			await server.close();
 		}
 	});
 });
