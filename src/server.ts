@@ -24,6 +24,7 @@ import { nodeTxtResolver } from "./node/txt-resolver";
 import { memoryRateLimiter } from "./ratelimit/limiter";
 import type { Runtime } from "./services";
 import { scheduleWebhookDelivery, urlPolicyFor } from "./webhooks/schedule";
+import { endpointSecrets } from "./webhooks/secrets";
 
 export interface StartOptions {
 	port?: number;
@@ -148,9 +149,12 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 	// Likewise the webhook outbox (the Worker runs it on a one-minute cron).
 	const stopWebhooks =
 		settings.WEBHOOK_DELIVERY_SECONDS > 0
-			? scheduleWebhookDelivery(database.db, urlPolicyFor(settings.WEBHOOK_DEV_URLS), {
-					everyMs: settings.WEBHOOK_DELIVERY_SECONDS * 1000,
-				})
+			? scheduleWebhookDelivery(
+					database.db,
+					urlPolicyFor(settings.WEBHOOK_DEV_URLS),
+					endpointSecrets(settings.LICENSE_KEY_PEPPER),
+					{ everyMs: settings.WEBHOOK_DELIVERY_SECONDS * 1000 },
+				)
 			: () => {};
 
 	return {

@@ -14,6 +14,7 @@ import type { RateLimiter } from "./ratelimit/limiter";
 import { type SsoAdmin, ssoAdmin } from "./sso/admin";
 import { DEFAULT_DOH_URL, dohResolver, type TxtResolver } from "./sso/resolver";
 import { type WebhookEndpointService, webhookEndpointService } from "./webhooks/endpoints";
+import { endpointSecrets } from "./webhooks/secrets";
 import { PRODUCTION_POLICY, type UrlPolicy } from "./webhooks/ssrf";
 
 export interface AppEnv {
@@ -187,6 +188,7 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 					db,
 					meta,
 					policy: runtime.webhookUrlPolicy ?? PRODUCTION_POLICY,
+					secrets: endpointSecrets(config.settings.LICENSE_KEY_PEPPER),
 					now: () => new Date(),
 				});
 				return hooks;

@@ -12,6 +12,7 @@ import { settingsFrom, WorkerEnvSchema } from "./env";
 import { apiError } from "./errors";
 import type { Runtime } from "./services";
 import { drainOutbox } from "./webhooks/schedule";
+import { endpointSecrets } from "./webhooks/secrets";
 import { PRODUCTION_POLICY } from "./webhooks/ssrf";
 import { argon2idWasm } from "./workers/argon2-wasm";
 import { durableObjectRateLimiter, type RateLimiterObject } from "./workers/rate-limiter-object";
@@ -103,7 +104,7 @@ export default {
 		if (controller.cron === WEBHOOK_CRON) {
 			// Always the production URL rules here: WEBHOOK_DEV_URLS is for the Node server only.
 			ctx.waitUntil(
-				drainOutbox(db, PRODUCTION_POLICY).then(
+				drainOutbox(db, PRODUCTION_POLICY, endpointSecrets(r.env.LICENSE_KEY_PEPPER)).then(
 					(n) => {
 						if (n > 0) console.log(`webhooks: delivered ${n}`);
 					},

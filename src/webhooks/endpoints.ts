@@ -19,6 +19,7 @@ import { ApiError, apiError } from "../errors";
 import { newId } from "../ids";
 import { MANAGERS, requireMember } from "../orgs/membership";
 import type { WebhookEventType } from "./outbox";
+import type { EndpointSecrets } from "./secrets";
 import { newWebhookSecret } from "./sign";
 import { checkWebhookUrl, type UrlPolicy } from "./ssrf";
 
@@ -38,6 +39,8 @@ export interface WebhookEndpointDeps {
 	meta: RequestMeta;
 	/** The same rules delivery applies (urlPolicyFor), so a registered URL is a deliverable one. */
 	policy: UrlPolicy;
+	/** Seals a secret before it is stored (secrets.ts); the answer carries it in the clear once. */
+	secrets: EndpointSecrets;
 	now(): Date;
 }
 
@@ -162,7 +165,7 @@ export function webhookEndpointService(deps: WebhookEndpointDeps) {
 						orgId,
 						url: checked.url,
 						events: input.events,
-						secretCurrent: secret,
+						secretCurrent: await deps.secrets.seal(id, secret),
 					})
 					.returning();
 				await recordAudit(tx, deps.meta, {
@@ -225,11 +228,13 @@ export function webhookEndpointService(deps: WebhookEndpointDeps) {
 				throw apiError("CONFLICT", "This webhook endpoint is disabled; register a new one.");
 			}
 			const secret = newWebhookSecret();
+			const sealed = await deps.secrets.seal(endpointId, secret);
 			const now = deps.now();
 			const who = actor(owner);
 			const row = await deps.db.transaction(async (tx) => {
 				// The previous secret is whatever is current *now* (read under the row lock), so two
-				// rotations at once cannot drop the secret the receiver still holds.
+				// rotations at once cannot drop the secret the receiver still holds. It moves over
+				// as stored: both slots are sealed under the same endpoint id.
 				const [locked] = await tx
 					.select({ current: webhookEndpoints.secretCurrent })
 					.from(webhookEndpoints)
@@ -240,7 +245,7 @@ export function webhookEndpointService(deps: WebhookEndpointDeps) {
 					.set({
 						secretPrevious: locked?.current ?? existing.secretCurrent,
 						previousExpiresAt: new Date(now.getTime() + ROTATION_OVERLAP_MS),
-						secretCurrent: secret,
+						secretCurrent: sealed,
 					})
 					.where(eq(webhookEndpoints.id, endpointId))
 					.returning();

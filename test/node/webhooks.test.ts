@@ -11,10 +11,13 @@ import { newId } from "../../src/ids";
 import type { RunningServer } from "../../src/server";
 import { deliverDue } from "../../src/webhooks/deliver";
 import { enqueue } from "../../src/webhooks/outbox";
+import { endpointSecrets } from "../../src/webhooks/secrets";
 import { newWebhookSecret, SIGNATURE_HEADER, verifySignature } from "../../src/webhooks/sign";
 import { closeAgents, createLicense, http, nodeServer, testSql } from "./support";
 
 const dev = { httpsOnly: false, allowLoopback: true };
+/** The servers' own: sealed under the run's LICENSE_KEY_PEPPER. */
+const secrets = endpointSecrets(inject("pepper"));
 const sql = testSql();
 let db: Database;
 let receiver: Server;
@@ -70,12 +73,16 @@ async function endpoint(opts: {
 	path: string;
 	events?: string[];
 	previous?: string;
+	/** Stored as it was before migration 0010: in the clear. */
+	plaintext?: boolean;
 }): Promise<{ id: string; secret: string }> {
 	const id = newId("whe");
 	const secret = newWebhookSecret();
+	const stored = async (value: string) => (opts.plaintext ? value : secrets.seal(id, value));
+	const previous = opts.previous ? await stored(opts.previous) : null;
 	await sql`insert into webhook_endpoints (id, org_id, url, events, secret_current, secret_previous, previous_expires_at)
 		values (${id}, ${opts.orgId ?? null}, ${base + opts.path}, string_to_array(${(opts.events ?? ["license.created"]).join(",")}, ','),
-			${secret}, ${opts.previous ?? null}, ${opts.previous ? new Date(Date.now() + 3600_000) : null})`;
+			${await stored(secret)}, ${previous}, ${opts.previous ? new Date(Date.now() + 3600_000) : null})`;
 	return { id, secret };
 }
 
@@ -140,7 +147,7 @@ describe("enqueue", () => {
 			[{ n: number }]
 		>`select count(*)::int as n from webhook_outbox where event_id = ${rolledBack}`;
 		expect(n.n).toBe(0);
-		await deliverDue(db, { policy: dev });
+		await deliverDue(db, { secrets, policy: dev });
 	});
 });
 
@@ -151,7 +158,7 @@ describe("delivery", () => {
 		const { eventId } = await db.transaction((tx) =>
 			enqueue(tx, { type: "license.created", orgId: a, data: { id: "lic_2", plan: "pro" } }),
 		);
-		const report = await deliverDue(db, { policy: dev });
+		const report = await deliverDue(db, { secrets, policy: dev });
 		expect(report).toMatchObject({ delivered: 1, failed: 0, dead: 0 });
 		const got = only(received.filter((r) => r.path === "/signed"));
 		expect(await verifySignature(ep.secret, got.body, got.signature)).toMatchObject({ ok: true });
@@ -170,7 +177,7 @@ describe("delivery", () => {
 			delivered: true,
 		});
 		// Delivered rows are never sent again.
-		await deliverDue(db, { policy: dev });
+		await deliverDue(db, { secrets, policy: dev });
 		expect(received.filter((r) => r.path === "/signed")).toHaveLength(1);
 	});
 
@@ -179,11 +186,49 @@ describe("delivery", () => {
 		const previous = newWebhookSecret();
 		const ep = await endpoint({ orgId: a, path: "/rotating", previous });
 		await db.transaction((tx) => enqueue(tx, { type: "license.created", orgId: a, data: {} }));
-		await deliverDue(db, { policy: dev });
+		await deliverDue(db, { secrets, policy: dev });
 		const got = only(received);
 		expect(got.signature.match(/v1=/g)).toHaveLength(2);
 		expect((await verifySignature(ep.secret, got.body, got.signature)).ok).toBe(true);
 		expect((await verifySignature(previous, got.body, got.signature)).ok).toBe(true);
+	});
+
+	it("signs with a secret stored in the clear before migration 0010, and seals it in place", async () => {
+		const a = await org();
+		const previous = newWebhookSecret();
+		const ep = await endpoint({ orgId: a, path: "/legacy", previous, plaintext: true });
+		await db.transaction((tx) => enqueue(tx, { type: "license.created", orgId: a, data: {} }));
+		expect(await deliverDue(db, { secrets, policy: dev })).toMatchObject({ delivered: 1 });
+		const got = only(received);
+		expect((await verifySignature(ep.secret, got.body, got.signature)).ok).toBe(true);
+		expect((await verifySignature(previous, got.body, got.signature)).ok).toBe(true);
+		const [stored] = await sql<[{ current: string; previous: string }]>`
+			select secret_current as current, secret_previous as previous
+			from webhook_endpoints where id = ${ep.id}`;
+		expect(stored.current).toMatch(/^v1\./);
+		expect(stored.previous).toMatch(/^v1\./);
+		expect(await secrets.open(ep.id, stored.current)).toEqual({ secret: ep.secret, legacy: false });
+		expect(await secrets.open(ep.id, stored.previous)).toEqual({ secret: previous, legacy: false });
+	});
+
+	it("sends nothing when the stored secret does not open (tampered, another endpoint's, another pepper's)", async () => {
+		const a = await org();
+		const ep = await endpoint({ orgId: a, path: "/sealed-wrong" });
+		const other = await endpoint({ orgId: a, path: "/other", events: ["activation.created"] });
+		// Another endpoint's sealed secret copied over: the endpoint id is the associated data.
+		await sql`update webhook_endpoints set secret_current =
+			(select secret_current from webhook_endpoints where id = ${other.id}) where id = ${ep.id}`;
+		const { eventId } = await db.transaction((tx) =>
+			enqueue(tx, { type: "license.created", orgId: a, data: {} }),
+		);
+		expect(await deliverDue(db, { secrets, policy: dev })).toMatchObject({ failed: 1 });
+		expect(
+			await deliverDue(db, { secrets: endpointSecrets("another-pepper-entirely"), policy: dev }),
+		).toMatchObject({ claimed: 0 });
+		expect(received).toHaveLength(0);
+		const [r] = await sql<[{ last_error: string }]>`select last_error from webhook_outbox
+			where event_id = ${eventId} and endpoint_id = ${ep.id}`;
+		expect(r.last_error).toBe("secret_unreadable");
 	});
 
 	it("retries a failing receiver after 1m, 5m, 30m, 2h, 12h, then gives the row up as dead", async () => {
@@ -195,12 +240,12 @@ describe("delivery", () => {
 		);
 		const waits: number[] = [];
 		for (let i = 1; i <= 5; i++) {
-			expect(await deliverDue(db, { policy: dev })).toMatchObject({ failed: 1 });
+			expect(await deliverDue(db, { secrets, policy: dev })).toMatchObject({ failed: 1 });
 			const r = await row(eventId, ep.id);
 			expect(r).toMatchObject({ attempts: i, last_status: 500, delivered: false, dead: false });
 			waits.push(r.wait);
 			// Not due yet: a run now leaves it alone.
-			expect(await deliverDue(db, { policy: dev })).toMatchObject({ claimed: 0 });
+			expect(await deliverDue(db, { secrets, policy: dev })).toMatchObject({ claimed: 0 });
 			await sql`update webhook_outbox set next_attempt_at = now() where event_id = ${eventId}`;
 		}
 		const expected = [60, 300, 1800, 7200, 43200];
@@ -208,7 +253,7 @@ describe("delivery", () => {
 			expect(waits[i]).toBeGreaterThan(e - 30);
 			expect(waits[i]).toBeLessThanOrEqual(e);
 		});
-		expect(await deliverDue(db, { policy: dev })).toMatchObject({ dead: 1 });
+		expect(await deliverDue(db, { secrets, policy: dev })).toMatchObject({ dead: 1 });
 		expect(await row(eventId, ep.id)).toMatchObject({ attempts: 6, dead: true, delivered: false });
 		expect(received.filter((r) => r.path === "/flaky")).toHaveLength(6);
 	});
@@ -220,10 +265,10 @@ describe("delivery", () => {
 		const { eventId } = await db.transaction((tx) =>
 			enqueue(tx, { type: "license.created", orgId: a, data: {} }),
 		);
-		await deliverDue(db, { policy: dev });
+		await deliverDue(db, { secrets, policy: dev });
 		statusFor.delete("/recovers");
 		await sql`update webhook_outbox set next_attempt_at = now() where event_id = ${eventId}`;
-		expect(await deliverDue(db, { policy: dev })).toMatchObject({ delivered: 1 });
+		expect(await deliverDue(db, { secrets, policy: dev })).toMatchObject({ delivered: 1 });
 		expect(await row(eventId, ep.id)).toMatchObject({
 			attempts: 2,
 			last_status: 200,
@@ -237,7 +282,7 @@ describe("delivery", () => {
 		const { eventId } = await db.transaction((tx) =>
 			enqueue(tx, { type: "license.created", orgId: a, data: {} }),
 		);
-		expect(await deliverDue(db)).toMatchObject({ failed: 1 });
+		expect(await deliverDue(db, { secrets })).toMatchObject({ failed: 1 });
 		expect(received).toHaveLength(0);
 		const [r] = await sql<[{ last_error: string }]>`select last_error from webhook_outbox
 			where event_id = ${eventId} and endpoint_id = ${ep.id}`;
@@ -258,9 +303,9 @@ describe("delivery", () => {
 		const runners = [0, 1, 2, 3].map(() => createDb(testSql()));
 		try {
 			const reports = await Promise.all(
-				runners.map((r) => deliverDue(r, { policy: dev, batch: 20 })),
+				runners.map((r) => deliverDue(r, { secrets, policy: dev, batch: 20 })),
 			);
-			const more = await deliverDue(db, { policy: dev, batch: 100 });
+			const more = await deliverDue(db, { secrets, policy: dev, batch: 100 });
 			expect(reports.reduce((s, r) => s + r.delivered, 0) + more.delivered).toBe(60);
 		} finally {
 			await Promise.all(runners.map((r) => r.$client.end()));

@@ -1,7 +1,8 @@
 /** An org's outbound webhook endpoints through the Worker on the run's Postgres: who may see
  * what, the secret shown once (answers and audit log), rotation's overlap, disabling without
  * deleting, the delivery list, and the URL and event checks. */
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
+import { endpointSecrets } from "../../src/webhooks/secrets";
 import { sql } from "../support/database";
 import {
 	bearer,
@@ -13,6 +14,7 @@ import {
 } from "../support/worker-client";
 
 type Json = Record<string, unknown>;
+const secrets = endpointSecrets(inject("pepper"));
 interface Endpoint {
 	id: string;
 	org_id: string;
@@ -72,7 +74,16 @@ describe("org webhook endpoints", () => {
 			"select secret_current from webhook_endpoints where id = $1",
 			[made.body.endpoint.id],
 		);
-		expect(stored[0]?.secret_current).toBe(made.body.secret);
+		// At rest the secret is sealed (AES-GCM under the pepper's webhook key, the endpoint id as
+		// associated data): the column never holds it in the clear.
+		const sealed = stored[0]?.secret_current ?? "";
+		expect(sealed).toMatch(/^v1\.[\w-]+\.[\w-]+$/);
+		expect(sealed).not.toContain(made.body.secret.slice(6, 20));
+		expect(await secrets.open(made.body.endpoint.id, sealed)).toEqual({
+			secret: made.body.secret,
+			legacy: false,
+		});
+		expect(await secrets.open("whe_someoneelse", sealed)).toBeNull();
 		const audit = await sql<{ action: string; detail: string }>(
 			"select action, detail::text as detail from audit_logs where user_id = $1 and action like 'webhook_%' order by at, id",
 			[owner.user.id],
@@ -100,7 +111,12 @@ describe("org webhook endpoints", () => {
 			"select secret_current, secret_previous from webhook_endpoints where id = $1",
 			[wid],
 		);
-		expect(row).toEqual({ secret_current: rotated.body.secret, secret_previous: made.body.secret });
+		expect(await secrets.open(wid, row?.secret_current ?? "")).toMatchObject({
+			secret: rotated.body.secret,
+		});
+		expect(await secrets.open(wid, row?.secret_previous ?? "")).toMatchObject({
+			secret: made.body.secret,
+		});
 		const list = await call(`/api/v1/orgs/${orgId}/webhooks`, {
 			headers: bearer(owner.access_token),
 		});
