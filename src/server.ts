@@ -21,6 +21,7 @@ import { nodeDocsBundle } from "./node/docs-bundle";
 import { nodeCrypto } from "./node/native-crypto";
 import { smtpConfigFrom, smtpMailer } from "./node/smtp-mailer";
 import { nodeTxtResolver } from "./node/txt-resolver";
+import { guardedWebhookFetch } from "./node/webhook-fetch";
 import { memoryRateLimiter } from "./ratelimit/limiter";
 import type { Runtime } from "./services";
 import { scheduleWebhookDelivery, urlPolicyFor } from "./webhooks/schedule";
@@ -153,7 +154,11 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 					database.db,
 					urlPolicyFor(settings.WEBHOOK_DEV_URLS),
 					endpointSecrets(settings.LICENSE_KEY_PEPPER),
-					{ everyMs: settings.WEBHOOK_DELIVERY_SECONDS * 1000 },
+					{
+						everyMs: settings.WEBHOOK_DELIVERY_SECONDS * 1000,
+						// Resolves each name at connect time and refuses private answers (rebinding).
+						fetch: guardedWebhookFetch(urlPolicyFor(settings.WEBHOOK_DEV_URLS)),
+					},
 				)
 			: () => {};
 

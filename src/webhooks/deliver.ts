@@ -153,10 +153,18 @@ async function attempt(
 		return { ok, status: res.status, error: ok ? null : `http_${res.status}` };
 	} catch (err) {
 		const name = err instanceof Error ? err.name : "";
+		// The Node entry's guarded fetch refuses a name whose DNS answer is not allowed (fetch
+		// wraps that as its cause); said as such, so the owner sees why in the delivery log.
+		const cause = err instanceof Error ? (err.cause as { code?: unknown } | undefined) : undefined;
+		const refused = cause?.code === "WEBHOOK_ADDRESS_NOT_ALLOWED";
 		return {
 			ok: false,
 			status: null,
-			error: name === "TimeoutError" ? "timeout" : "network_error",
+			error: refused
+				? "address_not_allowed"
+				: name === "TimeoutError"
+					? "timeout"
+					: "network_error",
 		};
 	}
 }

@@ -17,12 +17,17 @@ export async function drainOutbox(
 	db: Database,
 	policy: UrlPolicy,
 	secrets: EndpointSecrets,
-	opts: { maxRuns?: number } = {},
+	opts: { maxRuns?: number; fetch?: typeof fetch } = {},
 ): Promise<number> {
 	const batch = 50;
 	let delivered = 0;
 	for (let run = 0; run < (opts.maxRuns ?? 20); run++) {
-		const report = await deliverDue(db, { policy, batch, secrets });
+		const report = await deliverDue(db, {
+			policy,
+			batch,
+			secrets,
+			...(opts.fetch ? { fetch: opts.fetch } : {}),
+		});
 		delivered += report.delivered;
 		if (report.claimed < batch) break;
 	}
@@ -33,13 +38,14 @@ export function scheduleWebhookDelivery(
 	db: Database,
 	policy: UrlPolicy,
 	secrets: EndpointSecrets,
-	opts: { everyMs?: number } = {},
+	/** `fetch`: the Node entry's DNS-checking one (src/node/webhook-fetch.ts). */
+	opts: { everyMs?: number; fetch?: typeof fetch } = {},
 ): () => void {
 	let running = false;
 	const tick = (): void => {
 		if (running) return;
 		running = true;
-		drainOutbox(db, policy, secrets)
+		drainOutbox(db, policy, secrets, opts.fetch ? { fetch: opts.fetch } : {})
 			.catch((err: unknown) => {
 				console.error("webhook delivery failed:", err instanceof Error ? err.message : err);
 			})

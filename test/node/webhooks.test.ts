@@ -8,11 +8,18 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "v
 import { importJwtSecret, signAccessToken } from "../../src/accounts/access-token";
 import { createDb, type Database } from "../../src/db/client";
 import { newId } from "../../src/ids";
+import {
+	AddressNotAllowedError,
+	guardedLookup,
+	guardedWebhookFetch,
+	type ResolveAll,
+} from "../../src/node/webhook-fetch";
 import type { RunningServer } from "../../src/server";
 import { deliverDue } from "../../src/webhooks/deliver";
 import { enqueue } from "../../src/webhooks/outbox";
 import { endpointSecrets } from "../../src/webhooks/secrets";
 import { newWebhookSecret, SIGNATURE_HEADER, verifySignature } from "../../src/webhooks/sign";
+import { PRODUCTION_POLICY } from "../../src/webhooks/ssrf";
 import { closeAgents, createLicense, http, nodeServer, testSql } from "./support";
 
 const dev = { httpsOnly: false, allowLoopback: true };
@@ -315,6 +322,94 @@ describe("delivery", () => {
 			.map((r) => (JSON.parse(r.body) as { id: string }).id);
 		expect(got).toHaveLength(60);
 		expect(new Set(got)).toEqual(ids);
+	});
+});
+
+describe("DNS rebinding: the Node entry's guarded fetch", () => {
+	/** A resolver that knows only these names (none of them exists in real DNS). */
+	const fakeDns =
+		(zone: Record<string, string[]>): ResolveAll =>
+		(hostname, callback) => {
+			const answers = zone[hostname];
+			if (!answers) {
+				return callback(
+					Object.assign(new Error(`ENOTFOUND ${hostname}`), { code: "ENOTFOUND" }),
+					[],
+				);
+			}
+			callback(
+				null,
+				answers.map((address) => ({ address, family: address.includes(":") ? 6 : 4 })),
+			);
+		};
+	const zone = fakeDns({
+		"rebind.test": ["127.0.0.1"],
+		"mixed.test": ["93.184.215.14", "10.0.0.5"],
+		"metadata.test": ["169.254.169.254"],
+	});
+	const port = () => new URL(base).port;
+
+	async function lastError(eventId: string, endpointId: string): Promise<string | null> {
+		const [r] = await sql<[{ last_error: string | null }]>`select last_error from webhook_outbox
+			where event_id = ${eventId} and endpoint_id = ${endpointId}`;
+		return r.last_error;
+	}
+
+	it("refuses a public-looking name whose answer is loopback, private or metadata, before connecting", async () => {
+		const a = await org();
+		const eps = [];
+		for (const host of ["rebind.test", "mixed.test", "metadata.test"]) {
+			const ep = await endpoint({ orgId: a, path: `/${host}` });
+			// Production rules: https, and the name passes the URL check (it is not an address).
+			await sql`update webhook_endpoints set url = ${`https://${host}:${port()}/${host}`} where id = ${ep.id}`;
+			eps.push(ep);
+		}
+		const { eventId } = await db.transaction((tx) =>
+			enqueue(tx, { type: "license.created", orgId: a, data: {} }),
+		);
+		const report = await deliverDue(db, {
+			secrets,
+			fetch: guardedWebhookFetch(PRODUCTION_POLICY, zone),
+		});
+		expect(report).toMatchObject({ claimed: 3, failed: 3, delivered: 0 });
+		expect(received).toHaveLength(0);
+		for (const ep of eps) expect(await lastError(eventId, ep.id)).toBe("address_not_allowed");
+	});
+
+	it("connects to the address it checked: a name only the guard's resolver knows reaches the local receiver", async () => {
+		const a = await org();
+		const ep = await endpoint({ orgId: a, path: "/checked" });
+		await sql`update webhook_endpoints set url = ${`http://rebind.test:${port()}/checked`} where id = ${ep.id}`;
+		await db.transaction((tx) => enqueue(tx, { type: "license.created", orgId: a, data: {} }));
+		// Dev rules let loopback through; the name resolves nowhere else, so arriving proves the
+		// socket used the guard's answer and nothing resolved it a second time.
+		const report = await deliverDue(db, {
+			secrets,
+			policy: dev,
+			fetch: guardedWebhookFetch(dev, zone),
+		});
+		expect(report).toMatchObject({ delivered: 1 });
+		const got = only(received);
+		expect(got.path).toBe("/checked");
+		expect((await verifySignature(ep.secret, got.body, got.signature)).ok).toBe(true);
+	});
+
+	it("resolves real names with the system resolver: localhost is loopback, allowed by dev rules only", async () => {
+		const a = await org();
+		const ep = await endpoint({ orgId: a, path: "/localhost" });
+		await sql`update webhook_endpoints set url = ${`http://localhost:${port()}/localhost`} where id = ${ep.id}`;
+		await db.transaction((tx) => enqueue(tx, { type: "license.created", orgId: a, data: {} }));
+		expect(
+			await deliverDue(db, { secrets, policy: dev, fetch: guardedWebhookFetch(dev) }),
+		).toMatchObject({
+			delivered: 1,
+		});
+		expect(only(received).path).toBe("/localhost");
+		// The guard on its own, without the URL check in front: the system's answer for
+		// localhost is refused when loopback is not allowed.
+		const lookup = guardedLookup({ httpsOnly: false, allowLoopback: false });
+		const err = await new Promise<unknown>((done) => lookup("localhost", {}, (e) => done(e)));
+		expect(err).toBeInstanceOf(AddressNotAllowedError);
 	});
 });
 
