@@ -153,6 +153,10 @@ const EXAMPLES: Record<string, string[]> = {
 	deactivate: ["coditect deactivate", "coditect deactivate --force   # server unreachable"],
 	"ci run": ["coditect ci run -- npm test"],
 	upgrade: ["coditect upgrade professional --interval year"],
+	"org webhooks add": [
+		"coditect org webhooks add https://hooks.example.com/coditect --events license.created,seat.assigned",
+	],
+	"org webhooks deliveries": ["coditect org webhooks deliveries whe_… --limit 5 --json"],
 };
 
 const ENVIRONMENT = [
