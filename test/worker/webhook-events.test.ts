@@ -5,6 +5,7 @@
  * refusals. Delivery itself is test/node/webhooks.test.ts and test/worker/webhook-cron.test.ts.
  */
 import { describe, expect, it } from "vitest";
+import { checkout, createUser, deliverAll, stripeSide } from "../support/billing";
 import { apiKeyFor, orgWithLicense } from "../support/ci";
 import { sql } from "../support/database";
 import { type SessionUser, sessionUser } from "../support/sessions";
@@ -111,6 +112,41 @@ describe("seat events", () => {
 		expect(new Set(events.map((e) => e.event_id)).size).toBe(4);
 		expect(await queued(deaf)).toEqual([]);
 		expect(await queued(foreign)).toEqual([]);
+	});
+});
+
+describe("seats bought in Stripe", () => {
+	it("queue license.updated with the seat change when the subscription's quantity changes", async () => {
+		const buyer = await createUser("hookbuyer");
+		const { subscriptionId, events } = await checkout(buyer, { plan: "team", seats: 7 });
+		await deliverAll(events);
+		const [license] = await sql<{ id: string; org_id: string }>(
+			"select id, org_id from licenses where stripe_subscription_id = $1",
+			[subscriptionId],
+		);
+		const hook = await orgHook(license?.org_id ?? "", bearer(buyer.token), ["license.updated"]);
+		const lowered = await stripeSide(`subscriptions/${subscriptionId}/change-quantity`, {
+			quantity: 2,
+		});
+		await deliverAll(lowered.events);
+		const updates = await queued(hook);
+		expect(updates.map((e) => e.payload)).toEqual([
+			expect.objectContaining({
+				type: "license.updated",
+				org_id: license?.org_id,
+				data: {
+					id: license?.id,
+					source: "stripe",
+					changes: {
+						seats: { from: 7, to: 2 },
+						max_activations: { from: 21, to: 6 },
+					},
+				},
+			}),
+		]);
+		// The same state delivered again (Stripe retries) changes nothing and queues nothing.
+		await deliverAll(lowered.events);
+		expect(await queued(hook)).toHaveLength(1);
 	});
 });
 
