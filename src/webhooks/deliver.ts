@@ -102,10 +102,10 @@ async function signingSecrets(
 	// Never sent unsigned, nor signed with something else: the row fails and retries (an
 	// operator restoring the right LICENSE_KEY_PEPPER makes it deliverable again).
 	if (!current) return null;
-	const previous =
-		row.secret_previous && row.previous_live
-			? await secrets.open(row.endpoint_id, row.secret_previous)
-			: null;
+	// Opened even when expired, only so a legacy one is sealed below; it signs only while live.
+	const previous = row.secret_previous
+		? await secrets.open(row.endpoint_id, row.secret_previous)
+		: null;
 	for (const [column, stored, opened] of [
 		["secret_current", row.secret_current, current],
 		["secret_previous", row.secret_previous, previous],
@@ -119,7 +119,7 @@ async function signingSecrets(
 			where id = ${row.endpoint_id} and ${sql.identifier(column)} = ${stored}
 		`);
 	}
-	return previous ? [current.secret, previous.secret] : [current.secret];
+	return previous && row.previous_live ? [current.secret, previous.secret] : [current.secret];
 }
 
 async function attempt(

@@ -200,6 +200,19 @@ describe("delivery", () => {
 		expect((await verifySignature(previous, got.body, got.signature)).ok).toBe(true);
 	});
 
+	it("stops signing with the previous secret once its overlap has passed", async () => {
+		const a = await org();
+		const previous = newWebhookSecret();
+		const ep = await endpoint({ orgId: a, path: "/expired", previous });
+		await sql`update webhook_endpoints set previous_expires_at = now() - interval '1 second' where id = ${ep.id}`;
+		await db.transaction((tx) => enqueue(tx, { type: "license.created", orgId: a, data: {} }));
+		await deliverDue(db, { secrets, policy: dev });
+		const got = only(received);
+		expect(got.signature.match(/v1=/g)).toHaveLength(1);
+		expect((await verifySignature(ep.secret, got.body, got.signature)).ok).toBe(true);
+		expect((await verifySignature(previous, got.body, got.signature)).ok).toBe(false);
+	});
+
 	it("signs with a secret stored in the clear before migration 0010, and seals it in place", async () => {
 		const a = await org();
 		const previous = newWebhookSecret();
