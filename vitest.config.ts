@@ -48,6 +48,7 @@ export default defineConfig({
 			"test/support/global-setup.ts",
 			"test/support/oauth-mock-setup.ts",
 			"test/support/stripe-fake-setup.ts",
+			"test/support/webhook-receiver-setup.ts",
 		],
 		projects: [
 			{

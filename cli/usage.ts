@@ -169,6 +169,10 @@ const EXAMPLES: Record<string, string[]> = {
 	"admin offline-deactivate": ["coditect admin offline-deactivate coditect-offline-release.json"],
 	"ci run": ["coditect ci run -- npm test"],
 	upgrade: ["coditect upgrade professional --interval year"],
+	"org webhooks add": [
+		"coditect org webhooks add https://hooks.example.com/coditect --events license.created,seat.assigned",
+	],
+	"org webhooks deliveries": ["coditect org webhooks deliveries whe_… --limit 5 --json"],
 };
 
 const ENVIRONMENT = [

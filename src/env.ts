@@ -19,8 +19,9 @@ export const SettingsSchema = z.object({
 	ENABLE_PILOT_SIGNUP: z.enum(["true", "false"]).default("false"),
 	AUDIT_RETENTION_DAYS: z.coerce.number().int().min(90).default(365),
 	/**
-	 * Dev and test only (the Node server refuses it with NODE_ENV=production; the Worker ignores
-	 * it): webhook endpoints may use http and loopback addresses (docs/webhooks.md §5).
+	 * Dev and test only (the Node server refuses it with NODE_ENV=production; the Worker honours
+	 * it only while PUBLIC_URL is http:, i.e. `wrangler dev` and tests, never a deployment):
+	 * webhook endpoints may use http and loopback addresses (docs/webhooks.md §5).
 	 */
 	WEBHOOK_DEV_URLS: z.enum(["true", "false"]).default("false"),
 	/** Node server: seconds between webhook delivery runs; 0 = none (tests run deliveries themselves). */

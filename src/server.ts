@@ -21,9 +21,11 @@ import { nodeDocsBundle } from "./node/docs-bundle";
 import { nodeCrypto } from "./node/native-crypto";
 import { smtpConfigFrom, smtpMailer } from "./node/smtp-mailer";
 import { nodeTxtResolver } from "./node/txt-resolver";
+import { guardedWebhookFetch } from "./node/webhook-fetch";
 import { memoryRateLimiter } from "./ratelimit/limiter";
 import type { Runtime } from "./services";
 import { scheduleWebhookDelivery, urlPolicyFor } from "./webhooks/schedule";
+import { endpointSecrets } from "./webhooks/secrets";
 
 export interface StartOptions {
 	port?: number;
@@ -148,9 +150,16 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 	// Likewise the webhook outbox (the Worker runs it on a one-minute cron).
 	const stopWebhooks =
 		settings.WEBHOOK_DELIVERY_SECONDS > 0
-			? scheduleWebhookDelivery(database.db, urlPolicyFor(settings.WEBHOOK_DEV_URLS), {
-					everyMs: settings.WEBHOOK_DELIVERY_SECONDS * 1000,
-				})
+			? scheduleWebhookDelivery(
+					database.db,
+					urlPolicyFor(settings.WEBHOOK_DEV_URLS),
+					endpointSecrets(settings.LICENSE_KEY_PEPPER),
+					{
+						everyMs: settings.WEBHOOK_DELIVERY_SECONDS * 1000,
+						// Resolves each name at connect time and refuses private answers (rebinding).
+						fetch: guardedWebhookFetch(urlPolicyFor(settings.WEBHOOK_DEV_URLS)),
+					},
+				)
 			: () => {};
 
 	return {

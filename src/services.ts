@@ -15,6 +15,7 @@ import { type SsoAdmin, ssoAdmin } from "./sso/admin";
 import { type SsoLogin, ssoLogin } from "./sso/login";
 import { DEFAULT_DOH_URL, dohResolver, type TxtResolver } from "./sso/resolver";
 import { type WebhookEndpointService, webhookEndpointService } from "./webhooks/endpoints";
+import { endpointSecrets } from "./webhooks/secrets";
 import { PRODUCTION_POLICY, type UrlPolicy } from "./webhooks/ssrf";
 
 export interface AppEnv {
@@ -70,6 +71,8 @@ export interface Runtime {
 		/** Builds the cached-read client on first use; without it, `db` serves those reads too. */
 		cachedDb?: () => Database;
 		limiter: RateLimiter;
+		/** Overrides `webhookUrlPolicy` when the rules depend on this request's env (the Worker). */
+		webhookUrlPolicy?: UrlPolicy;
 	}>;
 	/**
 	 * The caller's address from the platform (CF-Connecting-IP / the socket), never a client's
@@ -91,8 +94,8 @@ export interface Runtime {
 	txtResolver?: TxtResolver;
 	/**
 	 * The URL rules for registering webhook endpoints: the same ones this runtime delivers with
-	 * (Node: WEBHOOK_DEV_URLS). Absent (the Worker, whose cron always delivers with production
-	 * rules): production, so no endpoint is accepted that would never be delivered to.
+	 * (Node: WEBHOOK_DEV_URLS; the Worker answers per env from `resolve`). Absent: production, so
+	 * no endpoint is accepted that would never be delivered to.
 	 */
 	webhookUrlPolicy?: UrlPolicy;
 	/** Where this request's log line goes; null (or absent) = none. */
@@ -101,7 +104,13 @@ export interface Runtime {
 
 export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> {
 	return async (c, next) => {
-		const { config, db, cachedDb: makeCachedDb, limiter } = await runtime.resolve(c);
+		const {
+			config,
+			db,
+			cachedDb: makeCachedDb,
+			limiter,
+			webhookUrlPolicy,
+		} = await runtime.resolve(c);
 		const meta: RequestMeta = {
 			ip: runtime.clientIp(c),
 			userAgent: c.req.header("user-agent") ?? null,
@@ -200,7 +209,8 @@ export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> 
 				hooks ??= webhookEndpointService({
 					db,
 					meta,
-					policy: runtime.webhookUrlPolicy ?? PRODUCTION_POLICY,
+					policy: webhookUrlPolicy ?? runtime.webhookUrlPolicy ?? PRODUCTION_POLICY,
+					secrets: endpointSecrets(config.settings.LICENSE_KEY_PEPPER),
 					now: () => new Date(),
 				});
 				return hooks;

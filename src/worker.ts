@@ -11,8 +11,9 @@ import { createDb, createSql } from "./db/client";
 import { settingsFrom, WorkerEnvSchema } from "./env";
 import { apiError } from "./errors";
 import type { Runtime } from "./services";
-import { drainOutbox } from "./webhooks/schedule";
-import { PRODUCTION_POLICY } from "./webhooks/ssrf";
+import { drainOutbox, urlPolicyFor } from "./webhooks/schedule";
+import { endpointSecrets } from "./webhooks/secrets";
+import { PRODUCTION_POLICY, type UrlPolicy } from "./webhooks/ssrf";
 import { argon2idWasm } from "./workers/argon2-wasm";
 import { durableObjectRateLimiter, type RateLimiterObject } from "./workers/rate-limiter-object";
 
@@ -52,6 +53,17 @@ function resolveEnv(env: object): Promise<Resolved | null> {
 	return pending;
 }
 
+/**
+ * The webhook URL rules, for registering and for the cron alike. WEBHOOK_DEV_URLS (http and
+ * loopback receivers) counts only while PUBLIC_URL is http: — `wrangler dev` and the tests; a
+ * deployment is served over https, so there it is production rules whatever the setting.
+ */
+function workerUrlPolicy(env: Resolved["env"]): UrlPolicy {
+	return new URL(env.PUBLIC_URL).protocol === "http:"
+		? urlPolicyFor(env.WEBHOOK_DEV_URLS)
+		: PRODUCTION_POLICY;
+}
+
 // Workers Logs indexes JSON fields; LOG_REQUESTS=false turns the line off (default on).
 const jsonConsole = { json: true, write: (line: string) => console.log(line) };
 
@@ -71,6 +83,7 @@ const runtime: Runtime = {
 			db: client(r.env.HYPERDRIVE_FRESH.connectionString),
 			cachedDb: () => client(r.env.HYPERDRIVE.connectionString),
 			limiter,
+			webhookUrlPolicy: workerUrlPolicy(r.env),
 		};
 	},
 	clientIp: (c) => c.req.header("cf-connecting-ip") ?? null,
@@ -101,9 +114,8 @@ export default {
 			createSql(r.env.HYPERDRIVE_FRESH.connectionString, { max: 1, serverTimeouts: false }),
 		);
 		if (controller.cron === WEBHOOK_CRON) {
-			// Always the production URL rules here: WEBHOOK_DEV_URLS is for the Node server only.
 			ctx.waitUntil(
-				drainOutbox(db, PRODUCTION_POLICY).then(
+				drainOutbox(db, workerUrlPolicy(r.env), endpointSecrets(r.env.LICENSE_KEY_PEPPER)).then(
 					(n) => {
 						if (n > 0) console.log(`webhooks: delivered ${n}`);
 					},

@@ -1,16 +1,11 @@
-/** `coditect org`: my organisations and their seats; invite, remove, join. */
+/** `coditect org`: my organisations and their seats; invite, remove, join; webhooks. */
 import { defineCommand } from "citty";
-import { asUser } from "../account/session";
 import { CliError, EXIT_USAGE } from "../errors";
-import { homePaths } from "../home";
 import { print, printJson, rows } from "../output";
-import { configFrom, type SharedArgs, sharedArgs } from "./_shared";
+import { type OrgSummary, orgArg, pickOrg, session } from "./_org";
+import { sharedArgs } from "./_shared";
+import webhooks from "./org-webhooks";
 
-interface OrgSummary {
-	id: string;
-	name: string;
-	role: string;
-}
 interface Dashboard {
 	id: string;
 	name: string;
@@ -24,36 +19,6 @@ interface Dashboard {
 	}>;
 	ci: { limit: number; active: number };
 }
-
-function session(args: SharedArgs) {
-	const config = configFrom(args);
-	const paths = homePaths(config.home);
-	return <T>(method: "GET" | "POST" | "DELETE", path: string, json?: unknown) =>
-		asUser<T>(paths, config.apiUrl, "organisations", method, path, json);
-}
-
-/** The org named by --org, else the caller's only one; with several, say which to pick. */
-async function pickOrg(
-	call: ReturnType<typeof session>,
-	wanted: string | undefined,
-): Promise<string> {
-	if (wanted) return wanted;
-	const { orgs } = await call<{ orgs: OrgSummary[] }>("GET", "/api/v1/orgs");
-	const [only, ...more] = orgs;
-	if (!only) throw new CliError("You are in no organisation yet.", "NO_ORG", EXIT_USAGE);
-	if (more.length > 0) {
-		throw new CliError(
-			`You are in ${orgs.length} organisations; pass --org with one of: ${orgs.map((o) => `${o.id} (${o.name})`).join(", ")}.`,
-			"ORG_REQUIRED",
-			EXIT_USAGE,
-		);
-	}
-	return only.id;
-}
-
-const orgArg = {
-	org: { type: "string", description: "Organisation id (org_…)", valueHint: "ID" },
-} as const;
 
 const list = defineCommand({
 	meta: { name: "list", description: "My organisations, their seats and members" },
@@ -157,7 +122,7 @@ const join = defineCommand({
 });
 
 export default defineCommand({
-	meta: { name: "org", description: "Organisations: seats, members, invitations" },
+	meta: { name: "org", description: "Organisations: seats, members, invitations, webhooks" },
 	default: "list",
-	subCommands: { list, invite, remove, join },
+	subCommands: { list, invite, remove, join, webhooks },
 });

@@ -15,6 +15,7 @@ import { evaluateLicense } from "../kernel/rules";
 import { CI_LEASE_DEFAULT_TTL_S, ciTokenClaims } from "../kernel/token/ci";
 import { signCiToken } from "../kernel/token/sign";
 import { type OrgLicense, orgLicenseOf } from "../licenses/queries";
+import { enqueueThrottled, LEASE_LIMIT_EVENT_WINDOW_SECONDS } from "../webhooks/outbox";
 import type { CiCaller } from "./caller";
 import type { CiDeps } from "./deps";
 
@@ -91,10 +92,25 @@ function leaseEnd(ttlS: number, usableUntil: Date | null) {
 
 async function denied(deps: CiDeps, caller: CiCaller, jobId: string, err: unknown): Promise<never> {
 	if (err instanceof ApiError) {
-		await recordAudit(deps.db, deps.meta, {
-			action: "ci_lease_denied",
-			result: err.code,
-			detail: { org_id: caller.orgId, job_id: jobId, via: caller.via, ...err.extra },
+		await deps.db.transaction(async (tx) => {
+			await recordAudit(tx, deps.meta, {
+				action: "ci_lease_denied",
+				result: err.code,
+				detail: { org_id: caller.orgId, job_id: jobId, via: caller.via, ...err.extra },
+			});
+			// With the refusal's audit row, so the event exists exactly when the refusal is on
+			// record; throttled, because a CI storm retries against the limit many times a minute.
+			if (err.code === "CI_CONCURRENCY_LIMIT") {
+				await enqueueThrottled(
+					tx,
+					{
+						type: "ci.lease_limit_reached",
+						orgId: caller.orgId,
+						data: { org_id: caller.orgId, job_id: jobId, ...err.extra },
+					},
+					LEASE_LIMIT_EVENT_WINDOW_SECONDS,
+				);
+			}
 		});
 	}
 	throw err;

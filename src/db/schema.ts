@@ -516,3 +516,19 @@ export const webhookOutbox = pgTable(
 			.where(sql`${t.deliveredAt} is null and ${t.deadAt} is null`),
 	],
 );
+
+/**
+ * When an event of a throttled type (`ci.lease_limit_reached`) was last queued for an org:
+ * src/webhooks/outbox.ts `enqueueThrottled` queues another only once the window has passed.
+ */
+export const webhookEventThrottle = pgTable(
+	"webhook_event_throttle",
+	{
+		orgId: text("org_id")
+			.notNull()
+			.references(() => orgs.id, { onDelete: "cascade" }),
+		eventType: text("event_type").notNull(),
+		lastAt: tstz("last_at").notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.orgId, t.eventType] })],
+);

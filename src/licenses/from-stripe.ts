@@ -87,11 +87,14 @@ export async function updateLicenseFromStripe(
 	plan: Plan | undefined,
 	orgId?: string,
 ): Promise<void> {
-	const [before] = await tx
-		.select({ status: licenses.status })
-		.from(licenses)
-		.where(eq(licenses.id, licenseId));
-	await tx
+	const terms = {
+		status: licenses.status,
+		seats: licenses.seats,
+		planId: licenses.planId,
+		maxActivations: licenses.maxActivations,
+	};
+	const [before] = await tx.select(terms).from(licenses).where(eq(licenses.id, licenseId));
+	const [after] = await tx
 		.update(licenses)
 		.set({
 			...columnsOf(state),
@@ -101,9 +104,27 @@ export async function updateLicenseFromStripe(
 				: {}),
 			...(orgId ? { orgId } : {}),
 		})
-		.where(eq(licenses.id, licenseId));
+		.where(eq(licenses.id, licenseId))
+		.returning(terms);
 	if (before && before.status !== state.status) {
 		await licenseStatusEvent(tx, licenseId, before.status, state.status);
+	}
+	// A new quantity (seats) or price (plan) is an edit like an operator's: `license.updated`
+	// with the same `changes` shape, so a receiver hears of seat changes bought in the Portal.
+	if (before && after) {
+		const changes: Record<string, { from: unknown; to: unknown }> = {};
+		if (before.seats !== after.seats) changes.seats = { from: before.seats, to: after.seats };
+		if (before.planId !== after.planId) changes.plan = { from: before.planId, to: after.planId };
+		if (before.maxActivations !== after.maxActivations) {
+			changes.max_activations = { from: before.maxActivations, to: after.maxActivations };
+		}
+		if (Object.keys(changes).length > 0) {
+			await enqueue(tx, {
+				type: "license.updated",
+				orgId: { ofLicense: licenseId },
+				data: { id: licenseId, changes, source: "stripe" },
+			});
+		}
 	}
 }
 

@@ -1156,7 +1156,10 @@ Object.assign(operations, ssoOperations);
 const WebhookEndpoint = z
 	.object({
 		id: z.string(),
-		org_id: z.string(),
+		org_id: z
+			.string()
+			.nullable()
+			.describe("null: an operator endpoint, which hears every org's events."),
 		url: z.string(),
 		events: z.array(z.string()).describe(`Event types it takes: ${WEBHOOK_EVENTS.join(", ")}.`),
 		created_at: isoTime,
@@ -1232,6 +1235,47 @@ const orgWebhookOperations: Record<string, OperationDoc> = {
 	},
 };
 Object.assign(operations, orgWebhookOperations);
+
+const operatorHook =
+	" Operator endpoints (no org) hear every event of every org and those outside any org (single-user licenses). Another org's endpoint id → 404.";
+
+const operatorWebhookOperations: Record<string, OperationDoc> = {
+	"POST /api/v1/admin/webhooks": {
+		summary: "Register an operator webhook endpoint",
+		description: `As for an org's (https on a public address, known event types, secret answered once, at most 20 live), audited with \`actor: operator\`.${operatorHook}`,
+		tag: "Operators",
+		responses: { 201: ok("The endpoint and its secret.", WebhookEndpointWithSecret) },
+		errors: ["CONFLICT"],
+	},
+	"GET /api/v1/admin/webhooks": {
+		summary: "The operator's webhook endpoints",
+		description: `Newest first, disabled ones included; never a secret; org endpoints are not listed here.${operatorHook}`,
+		tag: "Operators",
+		responses: { 200: ok("Endpoints.", z.object({ endpoints: z.array(WebhookEndpoint) })) },
+	},
+	"DELETE /api/v1/admin/webhooks/{wid}": {
+		summary: "Disable an operator webhook endpoint",
+		description: `It gets no new events; its delivery history stays readable. Idempotent.${operatorHook}`,
+		tag: "Operators",
+		responses: { 204: ok("Disabled.") },
+		errors: ["NOT_FOUND"],
+	},
+	"POST /api/v1/admin/webhooks/{wid}/rotate-secret": {
+		summary: "Rotate an operator endpoint's secret",
+		description: `Answers the new secret once; the old one keeps signing for 24 hours. A disabled endpoint → 409.${operatorHook}`,
+		tag: "Operators",
+		responses: { 200: ok("The endpoint and its new secret.", WebhookEndpointWithSecret) },
+		errors: ["NOT_FOUND", "CONFLICT"],
+	},
+	"GET /api/v1/admin/webhooks/{wid}/deliveries": {
+		summary: "Recent deliveries to an operator endpoint",
+		description: `Newest first, up to \`limit\` (≤ 100); never the payload.${operatorHook}`,
+		tag: "Operators",
+		responses: { 200: ok("Deliveries.", z.object({ deliveries: z.array(WebhookDelivery) })) },
+		errors: ["NOT_FOUND"],
+	},
+};
+Object.assign(operations, operatorWebhookOperations);
 
 /** The seed's paths (SPEC §3), same handlers; documented as deprecated copies. */
 

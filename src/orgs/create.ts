@@ -1,16 +1,33 @@
 /** Making an org, for the org routes, the operator and team-plan purchases alike. */
 import { and, eq } from "drizzle-orm";
 import type { Queryable } from "../db/client";
-import { orgMembers, orgs, users } from "../db/schema";
+import { type OrgRole, orgMembers, orgs, users } from "../db/schema";
 import { newId } from "../ids";
+import { enqueue } from "../webhooks/outbox";
+
+/** A seat event's `data` (docs/webhooks.md §2): who holds which seat of which org. */
+export function seatData(
+	seatId: string,
+	orgId: string,
+	userId: string,
+	role: OrgRole,
+	via: "org_created" | "invitation",
+): Record<string, unknown> {
+	return { seat_id: seatId, org_id: orgId, user_id: userId, role, via };
+}
 
 /** Inserts an org with `ownerId` as its first owner (holding the first seat). */
 export async function insertOrg(tx: Queryable, name: string, ownerId: string): Promise<string> {
 	const id = newId("org");
+	const seatId = newId("seat");
 	await tx.insert(orgs).values({ id, name });
-	await tx
-		.insert(orgMembers)
-		.values({ id: newId("seat"), orgId: id, userId: ownerId, role: "owner" });
+	await tx.insert(orgMembers).values({ id: seatId, orgId: id, userId: ownerId, role: "owner" });
+	// Only operator endpoints can hear this one: the org has none of its own yet.
+	await enqueue(tx, {
+		type: "seat.assigned",
+		orgId: id,
+		data: seatData(seatId, id, ownerId, "owner", "org_created"),
+	});
 	return id;
 }
 

@@ -10,7 +10,9 @@ import { type OrgRole, orgInvitations, orgMembers, orgs } from "../db/schema";
 import { apiError } from "../errors";
 import { newId } from "../ids";
 import { hmacHex } from "../keyed-hash";
+import { enqueue } from "../webhooks/outbox";
 import type { OrgContext } from "./context";
+import { seatData } from "./create";
 import { MANAGERS, requireMember } from "./membership";
 import type { OrgSummary } from "./orgs";
 import { lockOrgForSeats, seatCount, seatLimitError } from "./seats";
@@ -145,6 +147,11 @@ export async function acceptInvitation(
 			.insert(orgMembers)
 			.values({ id: seatId, orgId: org.id, userId: user.id, role: invitation.role });
 		await markUsed();
+		await enqueue(tx, {
+			type: "seat.assigned",
+			orgId: org.id,
+			data: seatData(seatId, org.id, user.id, invitation.role, "invitation"),
+		});
 		await recordAudit(tx, ctx.meta, {
 			action: "org_join",
 			result: "success",

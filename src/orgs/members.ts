@@ -7,6 +7,7 @@ import { recordAudit } from "../audit/log";
 import type { Queryable } from "../db/client";
 import { type OrgRole, orgMembers, orgs } from "../db/schema";
 import { apiError } from "../errors";
+import { enqueue } from "../webhooks/outbox";
 import type { OrgContext } from "./context";
 import { MANAGERS, requireMember } from "./membership";
 
@@ -88,6 +89,18 @@ export async function removeMember(
 		}
 		const freed = await ctx.licenses.freeSeatMachines(tx, target.id);
 		await tx.delete(orgMembers).where(eq(orgMembers.id, target.id));
+		await enqueue(tx, {
+			type: "seat.released",
+			orgId,
+			data: {
+				seat_id: target.id,
+				org_id: orgId,
+				user_id: memberUserId,
+				role: target.role,
+				reason: self ? "left" : "removed",
+				machines_freed: freed,
+			},
+		});
 		await recordAudit(tx, ctx.meta, {
 			action: "org_member_remove",
 			result: "success",

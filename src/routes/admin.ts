@@ -11,6 +11,7 @@ import { searchOrgs } from "../orgs/directory";
 import type { AppEnv } from "../services";
 import { operatorLicenseRoutes, pageLimit } from "./licenses";
 import { hardwareId } from "./schemas";
+import { operatorWebhookRoutes } from "./webhooks-out";
 
 export const CreateInvitesBody = z.strictObject({
 	count: z.number().int().min(1).max(100),
@@ -84,10 +85,14 @@ export const ActivationsQuery = z.strictObject({
 	cursor,
 });
 
-/** The operator surface: license actions (./licenses.ts), invites, the launch dashboard. */
+/**
+ * The operator surface: license actions (./licenses.ts), webhook endpoints (./webhooks-out.ts),
+ * invites, the launch dashboard.
+ */
 export const adminRoutes = new Hono<AppEnv>()
 	.use(requireAdmin())
 	.route("/licenses", operatorLicenseRoutes)
+	.route("/webhooks", operatorWebhookRoutes)
 	.post("/invites", validate("json", CreateInvitesBody), async (c) => {
 		const { accounts } = c.get("services");
 		const { count, label } = c.req.valid("json");

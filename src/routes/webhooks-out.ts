@@ -32,6 +32,8 @@ const DeliveriesQuery = z.strictObject({
 		.describe("How many, 1–100 (default 50)."),
 });
 
+const EndpointIdParam = z.strictObject({ wid: id });
+
 export const orgWebhookRoutes = new Hono<AppEnv>()
 	.post(
 		"/:id/webhooks",
@@ -40,17 +42,14 @@ export const orgWebhookRoutes = new Hono<AppEnv>()
 		validate("json", CreateBody),
 		async (c) => {
 			const { webhookEndpoints } = c.get("services");
-			const { id: orgId } = c.req.valid("param");
-			return c.json(
-				await webhookEndpoints.create(c.get("user").id, orgId, c.req.valid("json")),
-				201,
-			);
+			const owner = { orgId: c.req.valid("param").id, userId: c.get("user").id };
+			return c.json(await webhookEndpoints.create(owner, c.req.valid("json")), 201);
 		},
 	)
 	.get("/:id/webhooks", requireUser(), validate("param", OrgParam), async (c) => {
 		const { webhookEndpoints } = c.get("services");
-		const list = await webhookEndpoints.list(c.get("user").id, c.req.valid("param").id);
-		return c.json({ endpoints: list }, 200);
+		const owner = { orgId: c.req.valid("param").id, userId: c.get("user").id };
+		return c.json({ endpoints: await webhookEndpoints.list(owner) }, 200);
 	})
 	.delete(
 		"/:id/webhooks/:wid",
@@ -60,7 +59,7 @@ export const orgWebhookRoutes = new Hono<AppEnv>()
 		async (c) => {
 			const { webhookEndpoints } = c.get("services");
 			const { id: orgId, wid } = c.req.valid("param");
-			await webhookEndpoints.disable(c.get("user").id, orgId, wid);
+			await webhookEndpoints.disable({ orgId, userId: c.get("user").id }, wid);
 			return c.body(null, 204);
 		},
 	)
@@ -72,7 +71,8 @@ export const orgWebhookRoutes = new Hono<AppEnv>()
 		async (c) => {
 			const { webhookEndpoints } = c.get("services");
 			const { id: orgId, wid } = c.req.valid("param");
-			return c.json(await webhookEndpoints.rotateSecret(c.get("user").id, orgId, wid), 200);
+			const owner = { orgId, userId: c.get("user").id };
+			return c.json(await webhookEndpoints.rotateSecret(owner, wid), 200);
 		},
 	)
 	.get(
@@ -84,7 +84,47 @@ export const orgWebhookRoutes = new Hono<AppEnv>()
 			const { webhookEndpoints } = c.get("services");
 			const { id: orgId, wid } = c.req.valid("param");
 			const limit = c.req.valid("query").limit ?? 50;
-			const list = await webhookEndpoints.deliveries(c.get("user").id, orgId, wid, limit);
-			return c.json({ deliveries: list }, 200);
+			const owner = { orgId, userId: c.get("user").id };
+			return c.json({ deliveries: await webhookEndpoints.deliveries(owner, wid, limit) }, 200);
+		},
+	);
+
+/**
+ * The operator's endpoints (org_id null), mounted at /api/v1/admin/webhooks behind
+ * requireAdmin: they hear every org's events and those outside any org. Same bodies, checks
+ * and answers as an org's; an org's endpoint id here is 404.
+ */
+export const operatorWebhookRoutes = new Hono<AppEnv>()
+	.post("/", validate("json", CreateBody), async (c) => {
+		const { webhookEndpoints } = c.get("services");
+		return c.json(await webhookEndpoints.create("operator", c.req.valid("json")), 201);
+	})
+	.get("/", async (c) => {
+		const { webhookEndpoints } = c.get("services");
+		return c.json({ endpoints: await webhookEndpoints.list("operator") }, 200);
+	})
+	.delete("/:wid", validate("param", EndpointIdParam), validate("json", NoBody), async (c) => {
+		const { webhookEndpoints } = c.get("services");
+		await webhookEndpoints.disable("operator", c.req.valid("param").wid);
+		return c.body(null, 204);
+	})
+	.post(
+		"/:wid/rotate-secret",
+		validate("param", EndpointIdParam),
+		validate("json", NoBody),
+		async (c) => {
+			const { webhookEndpoints } = c.get("services");
+			return c.json(await webhookEndpoints.rotateSecret("operator", c.req.valid("param").wid), 200);
+		},
+	)
+	.get(
+		"/:wid/deliveries",
+		validate("param", EndpointIdParam),
+		validate("query", DeliveriesQuery),
+		async (c) => {
+			const { webhookEndpoints } = c.get("services");
+			const limit = c.req.valid("query").limit ?? 50;
+			const wid = c.req.valid("param").wid;
+			return c.json({ deliveries: await webhookEndpoints.deliveries("operator", wid, limit) }, 200);
 		},
 	);

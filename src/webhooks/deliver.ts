@@ -9,6 +9,7 @@
  */
 import { sql } from "drizzle-orm";
 import type { Database } from "../db/client";
+import type { EndpointSecrets } from "./secrets";
 import { SIGNATURE_HEADER, signatureHeader } from "./sign";
 import { checkWebhookUrl, PRODUCTION_POLICY, type UrlPolicy } from "./ssrf";
 
@@ -16,6 +17,8 @@ import { checkWebhookUrl, PRODUCTION_POLICY, type UrlPolicy } from "./ssrf";
 export const BACKOFF_SECONDS = [60, 5 * 60, 30 * 60, 2 * 3600, 12 * 3600] as const;
 
 export interface DeliveryOptions {
+	/** Opens the endpoints' stored secrets (secrets.ts). */
+	secrets: EndpointSecrets;
 	policy?: UrlPolicy;
 	/** Per-request timeout; the claim lease is this plus a margin. */
 	timeoutMs?: number;
@@ -42,10 +45,7 @@ interface Claimed {
 	previous_live: boolean;
 }
 
-export async function deliverDue(
-	db: Database,
-	opts: DeliveryOptions = {},
-): Promise<DeliveryReport> {
+export async function deliverDue(db: Database, opts: DeliveryOptions): Promise<DeliveryReport> {
 	const timeoutMs = opts.timeoutMs ?? 10_000;
 	const leaseSeconds = Math.ceil(timeoutMs / 1000) + 30;
 	const claimed = (await db.execute(sql`
@@ -69,7 +69,7 @@ export async function deliverDue(
 	const report: DeliveryReport = { claimed: claimed.length, delivered: 0, failed: 0, dead: 0 };
 	await Promise.all(
 		claimed.map(async (row) => {
-			const outcome = await attempt(row, opts, timeoutMs);
+			const outcome = await attempt(db, row, opts, timeoutMs);
 			const final = outcome.ok
 				? "delivered"
 				: row.attempts > BACKOFF_SECONDS.length
@@ -92,7 +92,38 @@ export async function deliverDue(
 	return report;
 }
 
+/** The secrets to sign `row` with: current first, then the previous one while it is live. */
+async function signingSecrets(
+	db: Database,
+	row: Claimed,
+	secrets: EndpointSecrets,
+): Promise<string[] | null> {
+	const current = await secrets.open(row.endpoint_id, row.secret_current);
+	// Never sent unsigned, nor signed with something else: the row fails and retries (an
+	// operator restoring the right LICENSE_KEY_PEPPER makes it deliverable again).
+	if (!current) return null;
+	// Opened even when expired, only so a legacy one is sealed below; it signs only while live.
+	const previous = row.secret_previous
+		? await secrets.open(row.endpoint_id, row.secret_previous)
+		: null;
+	for (const [column, stored, opened] of [
+		["secret_current", row.secret_current, current],
+		["secret_previous", row.secret_previous, previous],
+	] as const) {
+		// A secret stored in the clear before migration 0010 is sealed on its first delivery;
+		// only if the row still holds it, so a rotation in between is not undone.
+		if (!opened?.legacy || stored === null) continue;
+		const sealed = await secrets.seal(row.endpoint_id, opened.secret);
+		await db.execute(sql`
+			update webhook_endpoints set ${sql.identifier(column)} = ${sealed}
+			where id = ${row.endpoint_id} and ${sql.identifier(column)} = ${stored}
+		`);
+	}
+	return previous && row.previous_live ? [current.secret, previous.secret] : [current.secret];
+}
+
 async function attempt(
+	db: Database,
 	row: Claimed,
 	opts: DeliveryOptions,
 	timeoutMs: number,
@@ -100,9 +131,9 @@ async function attempt(
 	// Checked again at send time: the policy may be stricter than when the endpoint was saved.
 	const check = checkWebhookUrl(row.url, opts.policy ?? PRODUCTION_POLICY);
 	if (!check.ok) return { ok: false, status: null, error: check.reason };
+	const secrets = await signingSecrets(db, row, opts.secrets);
+	if (!secrets) return { ok: false, status: null, error: "secret_unreadable" };
 	const body = JSON.stringify(row.payload);
-	const secrets = [row.secret_current];
-	if (row.secret_previous && row.previous_live) secrets.push(row.secret_previous);
 	try {
 		const res = await (opts.fetch ?? fetch)(check.url, {
 			method: "POST",
@@ -122,10 +153,18 @@ async function attempt(
 		return { ok, status: res.status, error: ok ? null : `http_${res.status}` };
 	} catch (err) {
 		const name = err instanceof Error ? err.name : "";
+		// The Node entry's guarded fetch refuses a name whose DNS answer is not allowed (fetch
+		// wraps that as its cause); said as such, so the owner sees why in the delivery log.
+		const cause = err instanceof Error ? (err.cause as { code?: unknown } | undefined) : undefined;
+		const refused = cause?.code === "WEBHOOK_ADDRESS_NOT_ALLOWED";
 		return {
 			ok: false,
 			status: null,
-			error: name === "TimeoutError" ? "timeout" : "network_error",
+			error: refused
+				? "address_not_allowed"
+				: name === "TimeoutError"
+					? "timeout"
+					: "network_error",
 		};
 	}
 }

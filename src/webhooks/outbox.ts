@@ -13,6 +13,9 @@ export const WEBHOOK_EVENTS = [
 	"license.revoked",
 	"activation.created",
 	"activation.removed",
+	"seat.assigned",
+	"seat.released",
+	"ci.lease_limit_reached",
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
 
@@ -68,4 +71,29 @@ export async function enqueue(
 		returning endpoint_id
 	`)) as unknown as Array<{ endpoint_id: string }>;
 	return { eventId, queued: rows.length };
+}
+
+/** At most one `ci.lease_limit_reached` per org in this window (docs/webhooks.md §2). */
+export const LEASE_LIMIT_EVENT_WINDOW_SECONDS = 10 * 60;
+
+/**
+ * `enqueue`, unless an event of this type for this org was already queued within
+ * `windowSeconds`: for refusals a client may repeat hundreds of times a minute (a CI storm
+ * against the runner limit), where one event says all a receiver needs. One upsert on the
+ * throttle row decides, atomically: two refusals at once cannot both pass. Runs in the
+ * caller's transaction, so a rolled-back refusal neither queues nor uses up the window.
+ */
+export async function enqueueThrottled(
+	tx: Queryable,
+	event: WebhookEvent & { orgId: string },
+	windowSeconds: number,
+): Promise<{ eventId: string; queued: number } | null> {
+	const won = (await tx.execute(sql`
+		insert into webhook_event_throttle (org_id, event_type, last_at)
+		values (${event.orgId}, ${event.type}, clock_timestamp())
+		on conflict (org_id, event_type) do update set last_at = excluded.last_at
+		where webhook_event_throttle.last_at <= clock_timestamp() - make_interval(secs => ${windowSeconds})
+		returning 1
+	`)) as unknown as unknown[];
+	return won.length > 0 ? enqueue(tx, event) : null;
 }

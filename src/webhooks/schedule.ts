@@ -4,6 +4,7 @@
  */
 import type { Database } from "../db/client";
 import { deliverDue } from "./deliver";
+import type { EndpointSecrets } from "./secrets";
 import { PRODUCTION_POLICY, type UrlPolicy } from "./ssrf";
 
 /** `WEBHOOK_DEV_URLS=true` (dev and test only): http and loopback receivers are allowed. */
@@ -15,12 +16,18 @@ export function urlPolicyFor(devUrls: "true" | "false"): UrlPolicy {
 export async function drainOutbox(
 	db: Database,
 	policy: UrlPolicy,
-	opts: { maxRuns?: number } = {},
+	secrets: EndpointSecrets,
+	opts: { maxRuns?: number; fetch?: typeof fetch } = {},
 ): Promise<number> {
 	const batch = 50;
 	let delivered = 0;
 	for (let run = 0; run < (opts.maxRuns ?? 20); run++) {
-		const report = await deliverDue(db, { policy, batch });
+		const report = await deliverDue(db, {
+			policy,
+			batch,
+			secrets,
+			...(opts.fetch ? { fetch: opts.fetch } : {}),
+		});
 		delivered += report.delivered;
 		if (report.claimed < batch) break;
 	}
@@ -30,13 +37,15 @@ export async function drainOutbox(
 export function scheduleWebhookDelivery(
 	db: Database,
 	policy: UrlPolicy,
-	opts: { everyMs?: number } = {},
+	secrets: EndpointSecrets,
+	/** `fetch`: the Node entry's DNS-checking one (src/node/webhook-fetch.ts). */
+	opts: { everyMs?: number; fetch?: typeof fetch } = {},
 ): () => void {
 	let running = false;
 	const tick = (): void => {
 		if (running) return;
 		running = true;
-		drainOutbox(db, policy)
+		drainOutbox(db, policy, secrets, opts.fetch ? { fetch: opts.fetch } : {})
 			.catch((err: unknown) => {
 				console.error("webhook delivery failed:", err instanceof Error ? err.message : err);
 			})

@@ -4,9 +4,10 @@
  * loopback admin ports): literal addresses outside public unicast are refused, and so are
  * names that always mean this machine (`localhost`, `*.localhost`).
  *
- * Not covered here: a public name whose DNS answer is private (DNS rebinding). Workers cannot
- * resolve names before fetch; there the platform's egress does not reach our private network.
- * The Node entry should run behind an egress that blocks private ranges too (docs/webhooks.md).
+ * A public name whose DNS answer is private (DNS rebinding) is not caught here, by the URL alone:
+ * on Node, src/node/webhook-fetch.ts checks every address DNS answers at connect time, with
+ * `addressAllowed`, and connects to the address it checked. Workers cannot resolve names before
+ * fetch; there the platform's egress does not reach our private network (docs/webhooks.md §5).
  */
 import ipaddr from "ipaddr.js";
 
@@ -49,12 +50,23 @@ export function checkWebhookUrl(raw: string, policy: UrlPolicy = PRODUCTION_POLI
 	// The URL parser has already turned 2130706433, 0x7f.1 and friends into dotted quads.
 	const literal = host.startsWith("[") ? host.slice(1, -1) : host;
 	if (!ipaddr.isValid(literal)) return { ok: true, url: url.href };
+	return addressAllowed(literal, policy)
+		? { ok: true, url: url.href }
+		: { ok: false, reason: "address_not_allowed" };
+}
+
+/**
+ * Whether an IP address (v4 or v6 text) may be connected to: public unicast, or loopback when
+ * the policy allows it. IPv4-mapped IPv6 (`::ffff:10.0.0.1`) is judged as the IPv4 it maps.
+ * Anything that does not parse as an address is refused. Also used at connect time on Node,
+ * on what DNS answered (src/node/webhook-fetch.ts).
+ */
+export function addressAllowed(literal: string, policy: UrlPolicy): boolean {
+	if (!ipaddr.isValid(literal)) return false;
 	let address = ipaddr.parse(literal);
 	if (address.kind() === "ipv6" && (address as ipaddr.IPv6).isIPv4MappedAddress()) {
 		address = (address as ipaddr.IPv6).toIPv4Address();
 	}
 	const range = address.range();
-	if (range === "unicast") return { ok: true, url: url.href };
-	if (range === "loopback" && policy.allowLoopback) return { ok: true, url: url.href };
-	return { ok: false, reason: "address_not_allowed" };
+	return range === "unicast" || (range === "loopback" && policy.allowLoopback);
 }

@@ -7,7 +7,7 @@
  * never a 5xx except the documented 503 when the database is down and a generic 500 for a bug.
  */
 import { env, exports } from "cloudflare:workers";
-import { afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import type { PasswordHasher } from "../../src/accounts/password";
 import { newApp } from "../../src/app";
 import { buildConfig, type Config } from "../../src/config";
@@ -208,6 +208,28 @@ const hookOf = async (user: SessionUser): Promise<{ base: string; wid: string }>
 	});
 	if (res.status !== 201) throw new Error(`webhook failed: ${res.status} ${res.text}`);
 	return { base, wid: res.body.endpoint.id };
+};
+/**
+ * An operator endpoint's body. Each probe makes one, and the operator has room for 20 live:
+ * those of earlier probes (their URL is this suite's alone) are disabled first. Its event is
+ * one the other files hardly provoke, so it queues next to nothing of theirs meanwhile.
+ */
+const OPERATOR_PROBE_URL = "https://hooks.example.com/security-suite-operator";
+const operatorHookBody = async () => {
+	await sql(
+		"update webhook_endpoints set disabled_at = now() where org_id is null and url = $1 and disabled_at is null",
+		[OPERATOR_PROBE_URL],
+	);
+	return { url: OPERATOR_PROBE_URL, events: ["ci.lease_limit_reached"] };
+};
+/** An operator webhook endpoint; its id. */
+const operatorHook = async (): Promise<string> => {
+	const res = await call<{ endpoint: { id: string } }>("/api/v1/admin/webhooks", {
+		json: await operatorHookBody(),
+		admin: true,
+	});
+	if (res.status !== 201) throw new Error(`operator webhook failed: ${res.status} ${res.text}`);
+	return res.body.endpoint.id;
 };
 const probeDomain = () => `probe-${crypto.randomUUID().slice(0, 8)}.example`;
 const leaseOf = async (u: Caller): Promise<string> => {
@@ -457,6 +479,23 @@ const inventory: Record<string, RouteEntry> = {
 		},
 		ok: [200],
 	},
+	"POST /api/v1/admin/webhooks": { auth: "admin", body: operatorHookBody, ok: [201] },
+	"GET /api/v1/admin/webhooks": { auth: "admin", ok: [200] },
+	"DELETE /api/v1/admin/webhooks/:wid": {
+		auth: "admin",
+		path: async () => `/api/v1/admin/webhooks/${await operatorHook()}`,
+		ok: [204],
+	},
+	"POST /api/v1/admin/webhooks/:wid/rotate-secret": {
+		auth: "admin",
+		path: async () => `/api/v1/admin/webhooks/${await operatorHook()}/rotate-secret`,
+		ok: [200],
+	},
+	"GET /api/v1/admin/webhooks/:wid/deliveries": {
+		auth: "admin",
+		path: async () => `/api/v1/admin/webhooks/${await operatorHook()}/deliveries`,
+		ok: [200],
+	},
 	"GET /billing/success": { auth: "none", ok: [200] },
 	"GET /billing/cancel": { auth: "none", ok: [200] },
 	"POST /api/v1/billing/checkout": { auth: "user", body: checkoutBody, ok: [200] },
@@ -662,6 +701,9 @@ beforeAll(async () => {
 });
 afterEach(() => {
 	vi.restoreAllMocks();
+});
+afterAll(async () => {
+	await operatorHookBody(); // the last probe's operator endpoint too
 });
 
 // ---------------------------------------------------------------------------------------------

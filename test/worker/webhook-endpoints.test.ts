@@ -1,7 +1,8 @@
 /** An org's outbound webhook endpoints through the Worker on the run's Postgres: who may see
  * what, the secret shown once (answers and audit log), rotation's overlap, disabling without
  * deleting, the delivery list, and the URL and event checks. */
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
+import { endpointSecrets } from "../../src/webhooks/secrets";
 import { sql } from "../support/database";
 import {
 	bearer,
@@ -13,6 +14,7 @@ import {
 } from "../support/worker-client";
 
 type Json = Record<string, unknown>;
+const secrets = endpointSecrets(inject("pepper"));
 interface Endpoint {
 	id: string;
 	org_id: string;
@@ -72,7 +74,16 @@ describe("org webhook endpoints", () => {
 			"select secret_current from webhook_endpoints where id = $1",
 			[made.body.endpoint.id],
 		);
-		expect(stored[0]?.secret_current).toBe(made.body.secret);
+		// At rest the secret is sealed (AES-GCM under the pepper's webhook key, the endpoint id as
+		// associated data): the column never holds it in the clear.
+		const sealed = stored[0]?.secret_current ?? "";
+		expect(sealed).toMatch(/^v1\.[\w-]+\.[\w-]+$/);
+		expect(sealed).not.toContain(made.body.secret.slice(6, 20));
+		expect(await secrets.open(made.body.endpoint.id, sealed)).toEqual({
+			secret: made.body.secret,
+			legacy: false,
+		});
+		expect(await secrets.open("whe_someoneelse", sealed)).toBeNull();
 		const audit = await sql<{ action: string; detail: string }>(
 			"select action, detail::text as detail from audit_logs where user_id = $1 and action like 'webhook_%' order by at, id",
 			[owner.user.id],
@@ -100,7 +111,12 @@ describe("org webhook endpoints", () => {
 			"select secret_current, secret_previous from webhook_endpoints where id = $1",
 			[wid],
 		);
-		expect(row).toEqual({ secret_current: rotated.body.secret, secret_previous: made.body.secret });
+		expect(await secrets.open(wid, row?.secret_current ?? "")).toMatchObject({
+			secret: rotated.body.secret,
+		});
+		expect(await secrets.open(wid, row?.secret_previous ?? "")).toMatchObject({
+			secret: made.body.secret,
+		});
 		const list = await call(`/api/v1/orgs/${orgId}/webhooks`, {
 			headers: bearer(owner.access_token),
 		});
@@ -276,5 +292,142 @@ describe("org webhook endpoints", () => {
 		});
 		expect(gone.status).toBe(204);
 		expect((await register(orgId, owner)).status).toBe(201);
+	});
+});
+
+/** An operator endpoint (ADMIN_TOKEN); a test disables its own before it ends. */
+async function registerOperator(body: Json = {}) {
+	return call<{ endpoint: Endpoint; secret: string; error: Json }>("/api/v1/admin/webhooks", {
+		json: {
+			url: `https://ops.example.com/${crypto.randomUUID()}`,
+			// An event no other test file provokes, so these endpoints queue nothing of theirs.
+			events: ["ci.lease_limit_reached"],
+			...body,
+		},
+		admin: true,
+	});
+}
+
+async function disableOperator(wid: string): Promise<void> {
+	const res = await call(`/api/v1/admin/webhooks/${wid}`, { method: "DELETE", admin: true });
+	expect(res.status).toBe(204);
+}
+
+describe("operator webhook endpoints", () => {
+	it("registers (secret once), lists only operator endpoints, rotates, lists deliveries, disables; audited as the operator", async () => {
+		const made = await registerOperator();
+		expect(made.status, made.text).toBe(201);
+		const wid = made.body.endpoint.id;
+		try {
+			expect(made.body.secret).toMatch(/^whsec_[0-9a-f]{64}$/);
+			expect(made.body.endpoint).toMatchObject({ org_id: null, disabled_at: null });
+			// An org's endpoint never shows up in the operator's list.
+			const { orgId, owner } = await orgOfNewOwner();
+			const orgHook = (await register(orgId, owner)).body.endpoint.id;
+
+			const list = await call<{ endpoints: Endpoint[] }>("/api/v1/admin/webhooks", {
+				admin: true,
+			});
+			expect(list.status).toBe(200);
+			const ids = list.body.endpoints.map((e) => e.id);
+			expect(ids).toContain(wid);
+			expect(ids).not.toContain(orgHook);
+			expect(list.body.endpoints.every((e) => e.org_id === null)).toBe(true);
+			expect(list.text).not.toContain("whsec_");
+
+			const rotated = await call<{ endpoint: Endpoint; secret: string }>(
+				`/api/v1/admin/webhooks/${wid}/rotate-secret`,
+				{ method: "POST", admin: true, headers: { "content-type": "application/json" } },
+			);
+			expect(rotated.status, rotated.text).toBe(200);
+			expect(rotated.body.secret).not.toBe(made.body.secret);
+			expect(rotated.body.endpoint.previous_secret_expires_at).not.toBeNull();
+
+			const deliveries = await call<{ deliveries: unknown[] }>(
+				`/api/v1/admin/webhooks/${wid}/deliveries?limit=5`,
+				{ admin: true },
+			);
+			expect(deliveries.status).toBe(200);
+			expect(Array.isArray(deliveries.body.deliveries)).toBe(true);
+
+			await disableOperator(wid);
+			await disableOperator(wid); // idempotent: one audit row below
+			const audit = await sql<{ action: string; user_id: string | null; detail: string }>(
+				"select action, user_id, detail::text as detail from audit_logs where detail->>'endpoint_id' = $1 order by at, id",
+				[wid],
+			);
+			expect(audit.map((a) => a.action)).toEqual([
+				"webhook_endpoint_created",
+				"webhook_secret_rotated",
+				"webhook_endpoint_disabled",
+			]);
+			for (const a of audit) {
+				expect(a.user_id).toBeNull();
+				expect(JSON.parse(a.detail)).toMatchObject({ actor: "operator", org_id: null });
+				expect(a.detail).not.toContain("whsec_");
+			}
+		} finally {
+			await disableOperator(wid);
+		}
+	});
+
+	it("keeps operator and org endpoints apart (404 either way), wants the token, and checks input", async () => {
+		const { orgId, owner } = await orgOfNewOwner();
+		const orgHook = (await register(orgId, owner)).body.endpoint.id;
+		const op = (await registerOperator()).body.endpoint.id;
+		try {
+			for (const [method, suffix] of [
+				["DELETE", ""],
+				["POST", "/rotate-secret"],
+				["GET", "/deliveries"],
+			] as const) {
+				const viaAdmin = await call<{ error: Json }>(`/api/v1/admin/webhooks/${orgHook}${suffix}`, {
+					method,
+					admin: true,
+					...(method === "GET" ? {} : { json: {} }),
+				});
+				expect(viaAdmin.status, `admin ${method} ${suffix}`).toBe(404);
+				expect(viaAdmin.body.error.code).toBe("NOT_FOUND");
+				const viaOrg = await call(`/api/v1/orgs/${orgId}/webhooks/${op}${suffix}`, {
+					method,
+					headers: bearer(owner.access_token),
+					...(method === "GET" ? {} : { json: {} }),
+				});
+				expect(viaOrg.status, `org ${method} ${suffix}`).toBe(404);
+			}
+			const [row] = await sql<{ disabled: boolean }>(
+				"select disabled_at is not null as disabled from webhook_endpoints where id = $1",
+				[orgHook],
+			);
+			expect(row?.disabled).toBe(false);
+
+			expect((await call("/api/v1/admin/webhooks")).status).toBe(401);
+			const asUser = await call("/api/v1/admin/webhooks", {
+				json: { url: "https://ops.example.com/x", events: ["license.created"] },
+				headers: bearer(owner.access_token),
+			});
+			expect(asUser.status).toBe(401);
+
+			for (const [body, field] of [
+				[{ url: "https://127.0.0.1/in" }, "url"],
+				[{ url: "http://ops.example.com/in" }, "url"],
+				[{ url: "https://[::ffff:10.0.0.1]/in" }, "url"],
+				[{ events: ["license.exploded"] }, "events"],
+				[{ events: [] }, "events"],
+				[{ secret: "mine" }, "secret"],
+			] as const) {
+				const res = await registerOperator(body);
+				expect(res.status, JSON.stringify(body)).toBe(400);
+				expect(res.body.error.code).toBe("INVALID_REQUEST");
+				const fields = res.body.error.fields as string[];
+				expect(fields.some((f) => f === field || f.startsWith(`${field}.`))).toBe(true);
+			}
+			const unknown = await call(`/api/v1/admin/webhooks/${op}/deliveries?limit=0`, {
+				admin: true,
+			});
+			expect(unknown.status).toBe(400);
+		} finally {
+			await disableOperator(op);
+		}
 	});
 });
