@@ -11,7 +11,7 @@ export function seatData(
 	orgId: string,
 	userId: string,
 	role: OrgRole,
-	via: "org_created" | "invitation",
+	via: "org_created" | "invitation" | "sso",
 ): Record<string, unknown> {
 	return { seat_id: seatId, org_id: orgId, user_id: userId, role, via };
 }

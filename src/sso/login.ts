@@ -11,6 +11,7 @@
  * knows which org's provider the code is for without trusting the caller to say, and checks
  * the verifier against the challenge itself even where a provider ignores PKCE.
  */
+
 import { eq } from "drizzle-orm";
 import { constantTimeEqual } from "../accounts/password";
 import { createOrVerifyUser, signupAddressTag } from "../accounts/service";
@@ -23,9 +24,11 @@ import { ApiError, apiError } from "../errors";
 import { newId } from "../ids";
 import { encodeBase64Url, encodeUtf8 } from "../kernel/base64url";
 import type { Licenses, LicenseView } from "../licenses/index";
+import { seatData } from "../orgs/create";
 import { membershipOf } from "../orgs/membership";
 import type { OrgSummary } from "../orgs/orgs";
 import { lockOrgForSeats, type SeatCount, seatCount, seatLimitError } from "../orgs/seats";
+import { enqueue } from "../webhooks/outbox";
 import { domainOfEmail } from "./domains";
 import {
 	discover,
@@ -263,6 +266,11 @@ export function ssoLogin(deps: SsoLoginDeps) {
 						await tx
 							.insert(orgMembers)
 							.values({ id: seatId, orgId: org.id, userId: user.id, role: "member" });
+						await enqueue(tx, {
+							type: "seat.assigned",
+							orgId: org.id,
+							data: seatData(seatId, org.id, user.id, "member", "sso"),
+						});
 						await recordAudit(tx, meta, {
 							action: "org_join",
 							result: "success",

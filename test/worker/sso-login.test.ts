@@ -136,8 +136,13 @@ const sub = () => String(Math.floor(Math.random() * 1e9));
 
 describe("SSO login", () => {
 	it("puts a new address of a verified domain on a free seat, once, with a working session", async () => {
-		const { orgId, domain } = await ssoOrg();
+		const { orgId, domain, auth } = await ssoOrg();
 		const email = `ann-${uid()}@${domain}`;
+		const hook = await call<{ endpoint: { id: string } }>(`/api/v1/orgs/${orgId}/webhooks`, {
+			json: { url: `https://hooks.example.com/${uid()}`, events: ["seat.assigned"] },
+			headers: auth,
+		});
+		expect(hook.status, hook.text).toBe(201);
 		const started = await start({
 			email: email.toUpperCase(),
 			redirect_uri: REDIRECT,
@@ -199,6 +204,18 @@ describe("SSO login", () => {
 			seat_id: first.body.seat_id,
 			via: "sso",
 		});
+		// The org's subscribers hear of the seat once, as of an invitation's.
+		const queued = await sql<{ payload: string }>(
+			"select payload::text from webhook_outbox where endpoint_id = $1 and event_type = 'seat.assigned'",
+			[hook.body.endpoint.id],
+		);
+		expect(queued.map((q) => (JSON.parse(q.payload) as { data: Json }).data)).toEqual([
+			expect.objectContaining({
+				seat_id: first.body.seat_id,
+				user_id: first.body.user.id,
+				via: "sso",
+			}),
+		]);
 	});
 
 	it("refuses with SEAT_LIMIT_REACHED when no seat is free, and makes no account", async () => {
