@@ -5,7 +5,7 @@
  */
 import { and, eq } from "drizzle-orm";
 import { mails } from "../accounts/mailer";
-import { recordAudit } from "../audit/log";
+import { type AuditEvent, recordAudit } from "../audit/log";
 import { type OrgRole, orgInvitations, orgMembers, orgs } from "../db/schema";
 import { apiError } from "../errors";
 import { newId } from "../ids";
@@ -91,6 +91,24 @@ export async function acceptInvitation(
 	code: string,
 ): Promise<{ created: boolean; org: OrgSummary; seat_id: string }> {
 	const hash = await codeHash(ctx.config.pepper, code);
+	// A refusal throws, which rolls the transaction back: its audit row is written after that.
+	const refused: { event?: AuditEvent } = {};
+	try {
+		return await accept(ctx, user, hash, (event) => {
+			refused.event = event;
+		});
+	} catch (err) {
+		if (refused.event) await recordAudit(ctx.db, ctx.meta, refused.event);
+		throw err;
+	}
+}
+
+async function accept(
+	ctx: OrgContext,
+	user: { id: string; email: string },
+	hash: string,
+	refuse: (event: AuditEvent) => void,
+): Promise<{ created: boolean; org: OrgSummary; seat_id: string }> {
 	return ctx.db.transaction(async (tx) => {
 		const [invitation] = await tx
 			.select()
@@ -104,11 +122,7 @@ export async function acceptInvitation(
 			invitation.expiresAt.getTime() <= now.getTime() ||
 			invitation.email !== user.email.toLowerCase()
 		) {
-			await recordAudit(tx, ctx.meta, {
-				action: "org_join",
-				result: "INVALID_CODE",
-				userId: user.id,
-			});
+			refuse({ action: "org_join", result: "INVALID_CODE", userId: user.id });
 			throw apiError("INVALID_CODE", "This invitation code is wrong, used, expired or not yours.");
 		}
 		const org = await lockOrgForSeats(tx, invitation.orgId);
@@ -134,7 +148,7 @@ export async function acceptInvitation(
 		}
 		const count = await seatCount(tx, org.id, now);
 		if (count.used >= count.seats) {
-			await recordAudit(tx, ctx.meta, {
+			refuse({
 				action: "org_join",
 				result: "SEAT_LIMIT_REACHED",
 				userId: user.id,

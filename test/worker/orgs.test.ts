@@ -112,6 +112,18 @@ describe("named seats", () => {
 		);
 		expect(res.status, res.text).toBe(403);
 		expect(res.body.error).toMatchObject({ code: "SEAT_LIMIT_REACHED", seats: 3, used: 3 });
+		// Refusals are audited, though the refused transaction rolled back.
+		const wrong = await call("/api/v1/invitations/accept", {
+			json: { code: "ORG-00000-00000-00000-00000" },
+			headers: bearer(late.accessToken),
+		});
+		expect(wrong.status, wrong.text).toBe(400);
+		const audited = await sql<{ result: string; detail: Record<string, unknown> | null }>(
+			"select result, detail from audit_logs where action = 'org_join' and user_id = $1 order by at, id",
+			[late.id],
+		);
+		expect(audited.map((a) => a.result)).toEqual(["SEAT_LIMIT_REACHED", "INVALID_CODE"]);
+		expect(audited[0]?.detail).toMatchObject({ org_id: orgId, seats: 3, used: 3 });
 		const board = await dashboard(orgId, owner);
 		expect(board.body.seats).toEqual({ total: 3, used: 3, over_by: 0 });
 	});
