@@ -15,7 +15,7 @@ import {
 	users,
 	verificationCodes,
 } from "../db/schema";
-import { type ApiError, apiError } from "../errors";
+import { ApiError, apiError } from "../errors";
 import { newId } from "../ids";
 import { hmacHex, toHex } from "../keyed-hash";
 import type { Licenses, LicenseView } from "../licenses/index";
@@ -421,83 +421,98 @@ export function accountService(deps: AccountServiceDeps) {
 		 */
 		async oauthCallback(input: CallbackInput): Promise<SessionView & { licenses: LicenseView[] }> {
 			const identity = await exchangeCode(config.settings, input);
-			const session = await db.transaction(async (tx) => {
-				const [linked] = await tx
-					.select({ id: users.id, email: users.email })
-					.from(oauthAccounts)
-					.innerJoin(users, eq(users.id, oauthAccounts.userId))
-					.where(
-						and(
-							eq(oauthAccounts.provider, identity.provider),
-							eq(oauthAccounts.providerId, identity.providerId),
-						),
-					);
-				let user: SessionUser | undefined = linked;
-				let created = false;
-				if (!user) {
-					const email = identity.verifiedEmail;
-					if (!email) {
-						throw apiError(
-							"FORBIDDEN",
-							`Your ${identity.provider} account has no verified email address; verify one there first.`,
+			const session = await db
+				.transaction(async (tx) => {
+					const [linked] = await tx
+						.select({ id: users.id, email: users.email })
+						.from(oauthAccounts)
+						.innerJoin(users, eq(users.id, oauthAccounts.userId))
+						.where(
+							and(
+								eq(oauthAccounts.provider, identity.provider),
+								eq(oauthAccounts.providerId, identity.providerId),
+							),
 						);
+					let user: SessionUser | undefined = linked;
+					let created = false;
+					if (!user) {
+						const email = identity.verifiedEmail;
+						if (!email) {
+							throw apiError(
+								"FORBIDDEN",
+								`Your ${identity.provider} account has no verified email address; verify one there first.`,
+							);
+						}
+						const before = await tx.query.users.findFirst({
+							where: eq(users.email, email),
+							columns: { id: true, emailVerifiedAt: true },
+						});
+						// Linking to a verified account is a sign-in; anything else makes an account and
+						// passes the same gate as password signup (the invite is spent below, once).
+						const opensAccount = !before?.emailVerifiedAt;
+						if (opensAccount && !pilotOpen && !input.invite_code) {
+							throw oauthInviteRequired(identity.provider);
+						}
+						user = await createOrVerifyUser(tx, email, null);
+						created = !before;
+						if (opensAccount && !pilotOpen) {
+							const used = await tx
+								.update(invites)
+								.set({ usedAt: sql`now()`, usedBy: user.id })
+								.where(
+									and(
+										eq(invites.codeHash, await inviteCodeHash(input.invite_code ?? "")),
+										isNull(invites.usedAt),
+									),
+								)
+								.returning({ codeHash: invites.codeHash });
+							// Unknown or already used (perhaps a moment ago): the new account rolls back.
+							if (used.length === 0) throw oauthInviteRequired(identity.provider);
+						}
+						await tx
+							.insert(oauthAccounts)
+							.values({
+								provider: identity.provider,
+								providerId: identity.providerId,
+								userId: user.id,
+							})
+							.onConflictDoNothing();
+						await tx
+							.update(users)
+							.set({ oauthProvider: identity.provider, oauthProviderId: identity.providerId })
+							.where(and(eq(users.id, user.id), isNull(users.oauthProvider)));
+						await deps.licenses.claimByEmail(tx, user.id, email);
+						if (created) {
+							await recordAudit(tx, meta, {
+								action: "signup",
+								result: "oauth",
+								userId: user.id,
+								detail: { provider: identity.provider, address: await addressTag(email) },
+							});
+						}
 					}
-					const before = await tx.query.users.findFirst({
-						where: eq(users.email, email),
-						columns: { id: true, emailVerifiedAt: true },
+					// An org that signs its domain in only through its own provider closes this door
+					// too: a Google or GitHub account of the domain would bypass the org's IdP (and its
+					// offboarding). Refused before a session exists; a new account rolls back.
+					await refusePasswordIfSsoOnly(tx, user.email);
+					await recordAudit(tx, meta, {
+						action: "login",
+						result: "success",
+						userId: user.id,
+						detail: { provider: identity.provider },
 					});
-					// Linking to a verified account is a sign-in; anything else makes an account and
-					// passes the same gate as password signup (the invite is spent below, once).
-					const opensAccount = !before?.emailVerifiedAt;
-					if (opensAccount && !pilotOpen && !input.invite_code) {
-						throw oauthInviteRequired(identity.provider);
-					}
-					user = await createOrVerifyUser(tx, email, null);
-					created = !before;
-					if (opensAccount && !pilotOpen) {
-						const used = await tx
-							.update(invites)
-							.set({ usedAt: sql`now()`, usedBy: user.id })
-							.where(
-								and(
-									eq(invites.codeHash, await inviteCodeHash(input.invite_code ?? "")),
-									isNull(invites.usedAt),
-								),
-							)
-							.returning({ codeHash: invites.codeHash });
-						// Unknown or already used (perhaps a moment ago): the new account rolls back.
-						if (used.length === 0) throw oauthInviteRequired(identity.provider);
-					}
-					await tx
-						.insert(oauthAccounts)
-						.values({
-							provider: identity.provider,
-							providerId: identity.providerId,
-							userId: user.id,
-						})
-						.onConflictDoNothing();
-					await tx
-						.update(users)
-						.set({ oauthProvider: identity.provider, oauthProviderId: identity.providerId })
-						.where(and(eq(users.id, user.id), isNull(users.oauthProvider)));
-					await deps.licenses.claimByEmail(tx, user.id, email);
-					if (created) {
-						await recordAudit(tx, meta, {
-							action: "signup",
-							result: "oauth",
-							userId: user.id,
-							detail: { provider: identity.provider, address: await addressTag(email) },
+					return issueSession(tx, config, user);
+				})
+				.catch(async (err: unknown) => {
+					if (err instanceof ApiError && err.code === "SSO_REQUIRED") {
+						await recordAudit(db, meta, {
+							action: "failed_login",
+							result: "sso_required",
+							detail: { provider: identity.provider },
 						});
 					}
-				}
-				await recordAudit(tx, meta, {
-					action: "login",
-					result: "success",
-					userId: user.id,
-					detail: { provider: identity.provider },
+					throw err;
 				});
-				return issueSession(tx, config, user);
-			});
 			return { ...session, licenses: await deps.licenses.summaryOf(session.user.id) };
 		},
 

@@ -1117,7 +1117,7 @@ const ssoOperations: Record<string, OperationDoc> = {
 	},
 	"PUT /api/v1/orgs/{id}/sso": {
 		summary: "Connect the org's OpenID provider",
-		description: `Creates or replaces issuer and client; the issuer's discovery document must be readable (else 400). \`client_secret\` is required the first time, stored encrypted and never returned. \`password_login_disabled\` refuses password login for the org's verified domains.${ssoGate}`,
+		description: `Creates or replaces issuer and client; the issuer's discovery document must be readable (else 400). \`client_secret\` is required the first time, stored encrypted and never returned. \`password_login_disabled\` refuses password and Google/GitHub login for the org's verified domains.${ssoGate}`,
 		tag: "Organisations",
 		responses: { 200: ok("Settings.", SsoSettings) },
 		errors: ["NOT_FOUND", "FORBIDDEN"],

@@ -134,6 +134,30 @@ async function ssoSignIn(
 
 const sub = () => String(Math.floor(Math.random() * 1e9));
 
+/** Google sign-in through the same mock (the Worker's GOOGLE_ISSUER), as test/worker/oauth.test.ts. */
+async function googleSignIn(email: string) {
+	const { verifier, challenge } = await pkce();
+	const redirectUri = "http://127.0.0.1:49152/callback/google";
+	const url = new URL(`${inject("oauthIssuer")}/authorize`);
+	for (const [k, v] of Object.entries({
+		response_type: "code",
+		client_id: "google-test-client",
+		redirect_uri: redirectUri,
+		scope: "openid email",
+		state: "s",
+		login_hint: `${sub()}|${email}|1`,
+		code_challenge: challenge,
+		code_challenge_method: "S256",
+	}))
+		url.searchParams.set(k, v);
+	const res = await fetch(url, { redirect: "manual" });
+	const code = new URL(res.headers.get("location") ?? "").searchParams.get("code") ?? "";
+	return call<{ error: Json }>("/api/v1/auth/oauth/callback", {
+		json: { provider: "google", code, code_verifier: verifier, redirect_uri: redirectUri },
+		ip: randomIp(),
+	});
+}
+
 describe("SSO login", () => {
 	it("puts a new address of a verified domain on a free seat, once, with a working session", async () => {
 		const { orgId, domain, auth } = await ssoOrg();
@@ -331,6 +355,15 @@ describe("SSO login", () => {
 		expect(sso.status, sso.text).toBe(200);
 		expect(sso.body.user.id).toBe(member.session.user.id);
 		expect(sso.body.joined).toBe(true);
+
+		// Google or GitHub would bypass the org's provider just the same: refused, audited.
+		const google = await googleSignIn(email);
+		expect(google.status, google.text).toBe(403);
+		expect(google.body.error.code).toBe("SSO_REQUIRED");
+		const refused = await sql<{ detail: Json }>(
+			"select detail from audit_logs where action = 'failed_login' and result = 'sso_required' and detail->>'provider' = 'google' order by at desc limit 1",
+		);
+		expect(refused[0]?.detail).toMatchObject({ provider: "google" });
 
 		// Other domains log in with passwords as before.
 		const other = await newUser();
