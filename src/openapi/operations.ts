@@ -537,12 +537,19 @@ export const operations: Record<string, OperationDoc> = {
 	"POST /api/v1/auth/oauth/callback": {
 		summary: "Finish Google or GitHub sign-in",
 		description:
-			"The server exchanges the code with the provider (PKCE S256), then signs in the linked account, links an existing verified account with the provider's verified email, or creates an account. Creating one passes the same gate as signup: while signup is invite-only, a valid unused invite_code is required and spent (403 INVITE_REQUIRED otherwise); signing in or linking never needs or spends one.",
+			"The server exchanges the code with the provider (PKCE S256), then signs in the linked account, links an existing verified account with the provider's verified email, or creates an account. Creating one passes the same gate as signup: while signup is invite-only, a valid unused invite_code is required and spent (403 INVITE_REQUIRED otherwise); signing in or linking never needs or spends one. An account whose domain an org has verified for SSO with password login turned off → 403 SSO_REQUIRED (the org's own provider is the only door).",
 		tag: "Accounts",
 		responses: {
 			200: ok("A session and the user's licenses.", Session.extend({ licenses: z.array(License) })),
 		},
-		errors: ["INVALID_CODE", "FORBIDDEN", "INVITE_REQUIRED", "NOT_FOUND", "BAD_GATEWAY"],
+		errors: [
+			"INVALID_CODE",
+			"FORBIDDEN",
+			"INVITE_REQUIRED",
+			"SSO_REQUIRED",
+			"NOT_FOUND",
+			"BAD_GATEWAY",
+		],
 	},
 	"POST /api/v1/auth/sso/start": {
 		summary: "Start signing in through an org's own provider",
