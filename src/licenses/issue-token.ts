@@ -5,6 +5,17 @@ import { offlineTokenClaims } from "../kernel/token/offline";
 import { signLicenseToken } from "../kernel/token/sign";
 import type { LicenseRow } from "./queries";
 
+/** The `lic` claim: what a verifier needs to know of the license, online and offline alike. */
+function licClaim(license: LicenseRow) {
+	return {
+		plan: license.planId,
+		status: license.status,
+		expires_at: license.expiresAt?.toISOString() ?? null,
+		max_activations: license.maxActivations,
+		entitlements: license.entitlements.features,
+	};
+}
+
 /** A signed token for one machine of a usable license. */
 export async function issueLicenseToken(
 	config: Config,
@@ -18,13 +29,7 @@ export async function issueLicenseToken(
 		issuer: config.issuer,
 		licenseId: license.id,
 		hardwareId,
-		lic: {
-			plan: license.planId,
-			status: license.status,
-			expires_at: license.expiresAt?.toISOString() ?? null,
-			max_activations: license.maxActivations,
-			entitlements: license.entitlements.features,
-		},
+		lic: licClaim(license),
 		// A token never outlives the paid period or the payment grace.
 		licenseExpiresAt: usableUntil,
 		seat,
@@ -51,13 +56,7 @@ export async function issueOfflineLicenseToken(
 		licenseId: license.id,
 		hardwareId,
 		nonce,
-		lic: {
-			plan: license.planId,
-			status: license.status,
-			expires_at: license.expiresAt?.toISOString() ?? null,
-			max_activations: license.maxActivations,
-			entitlements: license.entitlements.features,
-		},
+		lic: licClaim(license),
 		licenseExpiresAt: usableUntil,
 		now: at,
 	});

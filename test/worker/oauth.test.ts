@@ -1,5 +1,6 @@
 import { describe, expect, inject, it } from "vitest";
 import { sql } from "../support/database";
+import { pkce } from "../support/pkce";
 import {
 	bearer,
 	call,
@@ -12,24 +13,6 @@ import {
 
 type Json = Record<string, unknown>;
 type Provider = "google" | "github";
-
-interface Pkce {
-	verifier: string;
-	challenge: string;
-}
-
-async function pkce(): Promise<Pkce> {
-	const verifier = b64url(crypto.getRandomValues(new Uint8Array(32)));
-	const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
-	return { verifier, challenge: b64url(new Uint8Array(digest)) };
-}
-
-function b64url(bytes: Uint8Array): string {
-	return btoa(String.fromCharCode(...bytes))
-		.replace(/=+$/, "")
-		.replace(/\+/g, "-")
-		.replace(/\//g, "_");
-}
 
 /**
  * The browser half of the flow, as the CLI drives it: authorize at the provider (the mock

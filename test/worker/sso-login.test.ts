@@ -3,6 +3,7 @@
  * free seat; refusals for no seat, unverified and foreign domains; the password switch. */
 import { describe, expect, inject, it } from "vitest";
 import { sql } from "../support/database";
+import { b64url, pkce } from "../support/pkce";
 import {
 	bearer,
 	call,
@@ -17,19 +18,6 @@ type Json = Record<string, unknown>;
 const REDIRECT = "http://127.0.0.1:49153/callback/sso";
 
 const uid = () => crypto.randomUUID().slice(0, 8);
-
-async function pkce(): Promise<{ verifier: string; challenge: string }> {
-	const verifier = b64url(crypto.getRandomValues(new Uint8Array(32)));
-	const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
-	return { verifier, challenge: b64url(new Uint8Array(digest)) };
-}
-
-function b64url(bytes: Uint8Array): string {
-	return btoa(String.fromCharCode(...bytes))
-		.replace(/=+$/, "")
-		.replace(/\+/g, "-")
-		.replace(/\//g, "_");
-}
 
 const publish = (name: string, txt: string[]) =>
 	fetch(`${inject("oauthIssuer")}/_test/dns`, {
