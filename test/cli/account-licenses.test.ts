@@ -368,6 +368,7 @@ describe("rate limits on validate", () => {
 		const server = await serverWith({});
 		const { home: h, id } = await activatedWithKey(server);
 		const before = await auditCount("license_validate", id);
+		const token = String((await readLicenseJson(h)).token);
 		const dead = spawnSync(process.execPath, ["-e", "0"]).pid;
 		await writeFile(join(h, "refresh.json.lock"), String(dead));
 		const r = await runCli(["license", "status", "--json"], {
@@ -380,6 +381,9 @@ describe("rate limits on validate", () => {
 			await new Promise((ok) => setTimeout(ok, 100));
 		}
 		expect((await auditCount("license_validate", id)) - before).toBe(1);
+		// The refresher writes the new token after the server has answered: wait for it, so the
+		// home is not removed under a process still writing into it.
+		expect(await tokenReplaced(h, token)).toBe(true);
 	});
 
 	it("starts one background refresh when several copies of the tool start at once", async () => {

@@ -251,7 +251,12 @@ export function show(r: CliResult): string {
 
 export async function tempHome(): Promise<{ home: string; cleanup: () => Promise<void> }> {
 	const home = await mkdtemp(join(tmpdir(), "coditect-cli-test-"));
-	return { home, cleanup: () => rm(home, { recursive: true, force: true }) };
+	// Retries: a background refresher a test started may still be renaming a file into the home
+	// (ENOTEMPTY), and the home must still go.
+	return {
+		home,
+		cleanup: () => rm(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }),
+	};
 }
 
 /**
