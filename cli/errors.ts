@@ -1,6 +1,6 @@
 /**
- * The CLI's one error type. Commands throw it; `runMain` in index.ts is the only place that
- * turns it into output and an exit code (docs/api.md §5: 0 ok, 1 usage/user error, 2 unlicensed or
+ * The CLI's one error type. Commands throw it; exit.ts is the only place that turns it
+ * into output and an exit code (docs/api.md §5: 0 ok, 1 usage/user error, 2 unlicensed or
  * invalid license, 3 network failure with no usable offline grace left).
  */
 

@@ -3,9 +3,9 @@
  * as 64 lowercase hex. The raw OS id never leaves the machine; the product key means the
  * value is useless for correlating this machine with other products that hash the same id.
  */
-import { createHmac } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { CliError } from "./errors";
+import { hmacSha256 } from "./node-crypto";
 
 const HARDWARE_ID_KEY = "coditect-hwid-v1";
 
@@ -19,7 +19,7 @@ export interface HardwareId {
 
 /** The keyed hash of a raw identity (also used for CODITECT_HARDWARE_ID). */
 export function hashHardwareId(raw: string): string {
-	return createHmac("sha256", HARDWARE_ID_KEY).update(raw.trim().toLowerCase()).digest("hex");
+	return hmacSha256(HARDWARE_ID_KEY, raw.trim().toLowerCase()).toString("hex");
 }
 
 function readFirstLine(path: string): string | null {

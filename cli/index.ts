@@ -1,16 +1,17 @@
 /**
- * `coditect`: the command tree, loaded lazily (each command is imported only when it runs),
- * and the one place that turns errors into output and exit codes.
+ * `coditect`: the command tree, loaded lazily (each command is imported only when it runs).
+ * Errors become output and exit codes in exit.ts.
  *
  * `coditect license status [--json] [--online] [--api-url URL]` is what a host tool runs at
  * every start, so it skips citty altogether: parsing three flags by hand saves loading
  * citty and node:util (several ms of a ~25 ms budget; see bench/cli-status.ts). Anything
- * else on that command line (`--help`, a typo) goes through citty as usual.
+ * else on that command line (`--help`, a typo) goes through citty as usual. The installed
+ * bin does not even load this file for it: it runs dist/status.cjs (status.ts).
  */
 import type { CommandDef } from "citty";
-import { runStatus } from "./commands/license-status";
-import { CliError, EXIT_USAGE } from "./errors";
-import { err as errPalette, out, print, printErr, printJson } from "./output";
+import { parseStatusArgs, runStatus } from "./commands/license-status";
+import { exitCodeFor, stripAnsi } from "./exit";
+import { out, print } from "./output";
 import { allowSpinner } from "./spinner";
 import { VERSION } from "./version";
 
@@ -47,41 +48,6 @@ const main: AnyCommand = {
 	},
 };
 
-const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
-
-function stripAnsi(text: string): string {
-	return text.replace(ANSI, "");
-}
-
-/** The flags of `license status` when argv is exactly that command; otherwise null. */
-function statusFastPath(
-	rawArgs: string[],
-): { json?: boolean; online?: boolean; "api-url"?: string } | null {
-	if (rawArgs[0] !== "license" || rawArgs[1] !== "status") return null;
-	const args: { json?: boolean; online?: boolean; "api-url"?: string } = {};
-	for (let i = 2; i < rawArgs.length; i++) {
-		const arg = rawArgs[i] ?? "";
-		if (arg === "--json") args.json = true;
-		else if (arg === "--online") args.online = true;
-		else if (arg.startsWith("--api-url=")) args["api-url"] = arg.slice("--api-url=".length);
-		else if (arg === "--api-url" && i + 1 < rawArgs.length) args["api-url"] = rawArgs[++i];
-		else return null;
-	}
-	return args;
-}
-
-function isCittyUsageError(error: unknown): error is Error {
-	return error instanceof Error && error.name === "CLIError";
-}
-
-function reportError(error: CliError, json: boolean): void {
-	if (json) {
-		printJson({ error: { code: error.code, message: error.message, ...error.details } });
-		return;
-	}
-	printErr(`${errPalette().red("Error:")} ${error.message}`);
-}
-
 export async function runMain(rawArgs: string[] = process.argv.slice(2)): Promise<number> {
 	// Words after "--" belong to the wrapped program (`coditect ci run -- tool --help`), not to us.
 	const dash = rawArgs.indexOf("--");
@@ -90,7 +56,7 @@ export async function runMain(rawArgs: string[] = process.argv.slice(2)): Promis
 	// Spinners are for people: never under --json (spinner.ts also checks for a terminal).
 	allowSpinner(!json);
 	try {
-		const fast = statusFastPath(rawArgs);
+		const fast = parseStatusArgs(rawArgs);
 		if (fast !== null) {
 			await runStatus(fast);
 			return 0;
@@ -121,28 +87,7 @@ export async function runMain(rawArgs: string[] = process.argv.slice(2)): Promis
 		await runCommand(main, { rawArgs });
 		return 0;
 	} catch (error) {
-		if (error instanceof CliError) {
-			if (!error.reported) reportError(error, json);
-			return error.exitCode;
-		}
-		if (isCittyUsageError(error)) {
-			const usage = new CliError(
-				`${stripAnsi(error.message).replace(/\.+$/, "")}. Run \`coditect --help\` for usage.`,
-				"USAGE",
-				EXIT_USAGE,
-			);
-			reportError(usage, json);
-			return EXIT_USAGE;
-		}
-		const message = error instanceof Error ? error.message : String(error);
-		reportError(
-			new CliError(
-				`Unexpected failure: ${message}. Please report this (with \`coditect info\`).`,
-				"INTERNAL",
-			),
-			json,
-		);
-		return EXIT_USAGE;
+		return exitCodeFor(error, json);
 	}
 }
 

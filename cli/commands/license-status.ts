@@ -55,7 +55,26 @@ export interface StatusArgs {
 	"api-url"?: string | undefined;
 }
 
-/** The command body; index.ts also calls it directly on its citty-free fast path. */
+/**
+ * The flags of `license status` when argv is exactly that command with only its own flags;
+ * otherwise null (`--help`, a typo: citty then parses it as usual). A host tool runs this
+ * command at every start, and parsing three flags by hand spares loading citty.
+ */
+export function parseStatusArgs(rawArgs: readonly string[]): StatusArgs | null {
+	if (rawArgs[0] !== "license" || rawArgs[1] !== "status") return null;
+	const args: StatusArgs = {};
+	for (let i = 2; i < rawArgs.length; i++) {
+		const arg = rawArgs[i] ?? "";
+		if (arg === "--json") args.json = true;
+		else if (arg === "--online") args.online = true;
+		else if (arg.startsWith("--api-url=")) args["api-url"] = arg.slice("--api-url=".length);
+		else if (arg === "--api-url" && i + 1 < rawArgs.length) args["api-url"] = rawArgs[++i];
+		else return null;
+	}
+	return args;
+}
+
+/** The command body; index.ts and status.ts also call it directly, without citty. */
 export async function runStatus(args: StatusArgs): Promise<void> {
 	const entry = process.argv[1];
 	const check = await runLicenseCheck({

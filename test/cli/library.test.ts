@@ -1,6 +1,6 @@
 /** checkLicense() in process (the host tool's start-up call) and the published package. */
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -149,8 +149,13 @@ describe("the package", () => {
 			expect(
 				existsSync(join(t.home, "lib", "node_modules", "coditect", "dist", "prompts.cjs")),
 			).toBe(true);
-			const version = execFileSync(bin, ["--version"], { encoding: "utf8" });
+			const version = execFileSync(bin, ["--version"], {
+				encoding: "utf8",
+				env: { PATH: process.env.PATH ?? "", TMPDIR: t.home },
+			});
 			expect(version.trim()).toBe(VERSION);
+			// The full command line keeps V8's compiled cli.cjs in the temp dir for the next start.
+			expect(existsSync(join(t.home, "node-compile-cache"))).toBe(true);
 			const status = JSON.parse(
 				execFileSync(bin, ["license", "status", "--json"], {
 					encoding: "utf8",
@@ -164,8 +169,9 @@ describe("the package", () => {
 				}),
 			) as Record<string, unknown>;
 			expect(status).toMatchObject({ licensed: true, code: "VALID" });
-			// The bin's loader keeps V8's compiled bundle in the temp dir for the next start.
-			expect(existsSync(join(t.home, "node-compile-cache"))).toBe(true);
+			// `license status` keeps a code cache of status.cjs, taken after the run, in its home.
+			const cached = readdirSync(join(home, "cache"));
+			expect(cached.filter((f) => /^status-[0-9a-f]{32}\.v8$/.test(f))).toHaveLength(1);
 			// The single-file download runs on its own.
 			const standalone = files.find((f) => f.endsWith("coditect.cjs")) ?? "";
 			expect(
