@@ -73,7 +73,9 @@ export async function runValidateReferenceBench(
 		children.push(ours.child);
 		const ref = await start("bench/reference-node.ts", env);
 		children.push(ref.child);
-		const seeded = await seedLicenses(db.url, secrets.LICENSE_KEY_PEPPER, opts.licenses ?? 2000);
+		// Enough keys that neither side reaches the 60-a-minute limit per key in a run: the faster
+		// reference used to, with 2,000 keys and 5 rounds, and then timed cheap 429s.
+		const seeded = await seedLicenses(db.url, secrets.LICENSE_KEY_PEPPER, opts.licenses ?? 6000);
 		await wrkPostScript(
 			SCRIPT,
 			seeded.map((s) => JSON.stringify({ license_key: s.key, hardware_id: s.hw })),
@@ -114,6 +116,8 @@ export async function runValidateReferenceBench(
 		const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
 		const mean = (xs: typeof v, k: "rps" | "nodeUs" | "pgUs") =>
 			sum(xs.map((x) => x[k])) / xs.length;
+		// A 429 or 5xx is cheaper than a validate: a run with any is no comparison.
+		const clean = sum([...v, ...f].map((x) => x.non2xx)) === 0;
 		const tput = mean(v, "rps") / mean(f, "rps");
 		const cpu = (mean(v, "nodeUs") + mean(v, "pgUs")) / (mean(f, "nodeUs") + mean(f, "pgUs"));
 		const round = (xs: typeof v) =>
@@ -122,7 +126,7 @@ export async function runValidateReferenceBench(
 			rows: [
 				{
 					name: "Node reference (same work), per round: req/s (server + Postgres CPU/req)",
-					value: round(f),
+					value: `${round(f)}; non-2xx ${sum(f.map((x) => x.non2xx))}`,
 				},
 				{
 					name: "Node validate, per round: req/s (server + Postgres CPU/req)",
@@ -131,14 +135,14 @@ export async function runValidateReferenceBench(
 				{
 					name: "Node: validate / reference throughput",
 					value: `${fmt(mean(v, "rps"))} / ${fmt(mean(f, "rps"))} req/s = ${fmt(tput * 100)} %`,
-					target: "≥ 80 %",
-					ok: tput >= 0.8,
+					target: clean ? "≥ 80 %" : "≥ 80 % (run INVALID: non-2xx answers)",
+					ok: clean && tput >= 0.8,
 				},
 				{
 					name: "Node: validate / reference CPU per request (server + Postgres)",
 					value: `${fmt(mean(v, "nodeUs"))}+${fmt(mean(v, "pgUs"))} / ${fmt(mean(f, "nodeUs"))}+${fmt(mean(f, "pgUs"))} µs = ${fmt(cpu, 2)}×`,
-					target: "≤ 1.25×",
-					ok: cpu <= 1.25,
+					target: clean ? "≤ 1.25×" : "≤ 1.25× (run INVALID: non-2xx answers)",
+					ok: clean && cpu <= 1.25,
 				},
 			],
 		};
