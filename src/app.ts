@@ -8,7 +8,7 @@ import { ApiError, apiError, errorResponse, onError } from "./errors";
 import { newId } from "./ids";
 import { jsonBody } from "./middleware/json-body";
 import { requestLog } from "./middleware/request-log";
-import { securityHeaders } from "./middleware/security-headers";
+import { isCompleteAnswer, securityHeaders } from "./middleware/security-headers";
 import { adminRoutes } from "./routes/admin";
 import { authRoutes, seedAuthRoutes } from "./routes/auth";
 import { billingPages, billingRoutes } from "./routes/billing";
@@ -35,9 +35,9 @@ export function newApp(runtime: Runtime): Hono<AppEnv> {
 	app.use(async (c, next) => {
 		const id = newId("req");
 		c.set("requestId", id);
-		// Set before the handler (see securityHeaders); a Response not built from c lacks it.
-		c.header("X-Request-Id", id);
 		await next();
+		// After the handler, as securityHeaders does; a jsonAnswer carries it already.
+		if (isCompleteAnswer(c.res)) return;
 		if (c.res.headers.get("X-Request-Id") !== id) c.res.headers.set("X-Request-Id", id);
 	});
 	app.use(securityHeaders());

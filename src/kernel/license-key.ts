@@ -112,6 +112,17 @@ export type ParsedKey = { ok: true; key: string } | { ok: false; reason: "FORMAT
  * prefix, length or symbol); `CHECKSUM` means a typo: do not send it to the server.
  */
 export function parseLicenseKey(input: string): ParsedKey {
+	// A validate parses its key twice (the rate-limit bucket, then the hash): a pure function's
+	// last answer is kept for the same input (frozen, so no caller can change it for the next).
+	if (lastParsed !== undefined && lastParsed.input === input) return lastParsed.parsed;
+	const parsed = Object.freeze(parseUncached(input));
+	if (typeof input === "string") lastParsed = { input, parsed };
+	return parsed;
+}
+
+let lastParsed: { input: string; parsed: ParsedKey } | undefined;
+
+function parseUncached(input: string): ParsedKey {
 	if (typeof input !== "string" || input.length > LICENSE_KEY_MAX_INPUT_LENGTH) {
 		return { ok: false, reason: "FORMAT" };
 	}

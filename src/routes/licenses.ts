@@ -16,6 +16,7 @@ import {
 import { MAX_PAGE, searchLicenses } from "../licenses/search";
 import { requireUser } from "../middleware/auth";
 import { rateLimit } from "../middleware/rate-limit";
+import { jsonAnswer } from "../middleware/security-headers";
 import { validate } from "../middleware/validate";
 import type { AppEnv } from "../services";
 import { email, hardwareId, hostname, licenseKey, NoBody, platform } from "./schemas";
@@ -45,7 +46,8 @@ export const keyHolderRoutes = new Hono<AppEnv>()
 		rateLimit("validate", perLicenseKey),
 		async (c) => {
 			const { licenses } = c.get("services");
-			return c.json(await licenses.validate(c.req.valid("json")), 200);
+			// The hot path: every header in one plain record (see jsonAnswer).
+			return jsonAnswer(c, await licenses.validate(c.req.valid("json")), 200);
 		},
 	)
 	.post(
