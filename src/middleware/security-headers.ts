@@ -43,6 +43,14 @@ export function securityHeaders(): MiddlewareHandler {
 	};
 }
 
+/** What a `jsonAnswer` carries besides its request id: the same values as above. */
+const ANSWER_HEADERS: Readonly<Record<string, string>> = Object.fromEntries([
+	["Content-Type", "application/json"],
+	...FIXED,
+	["Content-Security-Policy", DEFAULT_CSP],
+	["Cache-Control", "no-store"],
+]);
+
 /** Responses built by `jsonAnswer`: they carry every edge header already. */
 const complete = new WeakSet<Response>();
 
@@ -58,16 +66,7 @@ export function isCompleteAnswer(res: Response): boolean {
 export function jsonAnswer(c: Context, body: unknown, status: ContentfulStatusCode): Response {
 	const res = new Response(JSON.stringify(body), {
 		status,
-		headers: {
-			"content-type": "application/json",
-			"x-content-type-options": "nosniff",
-			"x-frame-options": "DENY",
-			"strict-transport-security": "max-age=31536000; includeSubDomains",
-			"referrer-policy": "no-referrer",
-			"content-security-policy": DEFAULT_CSP,
-			"cache-control": "no-store",
-			"x-request-id": requestIdOf(c),
-		},
+		headers: { ...ANSWER_HEADERS, "x-request-id": requestIdOf(c) },
 	});
 	complete.add(res);
 	return res;
