@@ -8,8 +8,8 @@ import { randomUUID } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import Stripe from "stripe";
-import { inject } from "vitest";
-import type { LicenseServer } from "./helpers";
+import { expect, inject } from "vitest";
+import { type LicenseServer, runCli, show } from "./helpers";
 
 type Json = Record<string, unknown>;
 
@@ -147,4 +147,20 @@ export async function auditCount(action: string, licenseId: string): Promise<num
 	});
 	const { rows } = (await res.json()) as { rows: Array<{ n: number }> };
 	return rows[0]?.n ?? 0;
+}
+
+/** A new account, logged in through the CLI in a home of its own. */
+export async function loggedIn(
+	server: LicenseServer,
+	home: () => Promise<string>,
+): Promise<Awaited<ReturnType<typeof createAccount>> & { home: string }> {
+	const account = await createAccount(server);
+	const h = await home();
+	const r = await runCli(["login", "--email", account.email, "--password-stdin"], {
+		home: h,
+		apiUrl: server.url,
+		stdin: `${PASSWORD}\n`,
+	});
+	expect(r.code, show(r)).toBe(0);
+	return { ...account, home: h };
 }

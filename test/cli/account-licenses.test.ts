@@ -15,7 +15,7 @@ import {
 	auditCount,
 	createAccount,
 	deliverWebhooks,
-	PASSWORD,
+	loggedIn,
 	payCheckout,
 	type Session,
 } from "./account-helpers";
@@ -24,19 +24,6 @@ import { type LicenseServer, perTest, readLicenseJson, runCli, show, spawnCli } 
 const { serverWith, home } = perTest();
 
 /** A verified account, logged in with the CLI on a fresh home. */
-async function loggedIn(
-	server: LicenseServer,
-): Promise<{ home: string; email: string; session: Session }> {
-	const { email, session } = await createAccount(server);
-	const h = await home();
-	const r = await runCli(["login", "--email", email, "--password-stdin"], {
-		home: h,
-		apiUrl: server.url,
-		stdin: `${PASSWORD}\n`,
-	});
-	expect(r.code, show(r)).toBe(0);
-	return { home: h, email, session };
-}
 
 interface OwnedLicense {
 	id: string;
@@ -53,7 +40,7 @@ async function ownedLicenses(server: LicenseServer, session: Session): Promise<O
 describe("activate without a key", () => {
 	it("activates the user's own license, revalidates it online, and deactivate frees the seat", async () => {
 		const server = await serverWith({ mail: true });
-		const { home: h, email, session } = await loggedIn(server);
+		const { home: h, email, session } = await loggedIn(server, home);
 		const opts = { home: h, apiUrl: server.url };
 
 		const none = await runCli(["activate", "--json"], opts);
@@ -114,7 +101,7 @@ function checkLicenseInProcess(h: string, apiUrl: string): Record<string, unknow
 describe("a check never changes server state", () => {
 	it("logged in without a license file, `license status` and checkLicense() report NOT_ACTIVATED, say to run `coditect activate`, and take no seat", async () => {
 		const server = await serverWith({ mail: true });
-		const { home: h, email, session } = await loggedIn(server);
+		const { home: h, email, session } = await loggedIn(server, home);
 		const opts = { home: h, apiUrl: server.url };
 		const { id } = await server.mintLicense({ plan: "professional", owner_email: email });
 
@@ -144,7 +131,7 @@ describe("a check never changes server state", () => {
 	});
 	it("an online check of a revoked license says so and takes no seat on the owner's other license", async () => {
 		const server = await serverWith({ mail: true });
-		const { home: h, email, session } = await loggedIn(server);
+		const { home: h, email, session } = await loggedIn(server, home);
 		const opts = { home: h, apiUrl: server.url };
 		await server.mintLicense({ plan: "professional", owner_email: email });
 		await server.mintLicense({ plan: "professional", owner_email: email });
@@ -166,7 +153,7 @@ describe("a check never changes server state", () => {
 describe("a seat the owner frees remotely (the lost laptop)", () => {
 	it("stays free: the machine's next online check is unlicensed (exit 2) and takes no seat until `coditect activate`", async () => {
 		const server = await serverWith({ mail: true });
-		const { home: h, email, session } = await loggedIn(server);
+		const { home: h, email, session } = await loggedIn(server, home);
 		const opts = { home: h, apiUrl: server.url };
 		const { id } = await server.mintLicense({ plan: "professional", owner_email: email });
 		expect((await runCli(["activate"], opts)).code).toBe(0);
@@ -194,7 +181,7 @@ describe("a seat the owner frees remotely (the lost laptop)", () => {
 describe("upgrade", () => {
 	it("opens Stripe Checkout, waits for the paid license from the signed webhook, and activates it", async () => {
 		const server = await serverWith({ mail: true, billing: true });
-		const { home: h, session } = await loggedIn(server);
+		const { home: h, session } = await loggedIn(server, home);
 		const cli = spawnCli(["upgrade", "professional", "--no-browser", "--json"], {
 			home: h,
 			apiUrl: server.url,
@@ -226,7 +213,7 @@ describe("upgrade", () => {
 
 	it("against a server without Stripe says billing is not configured (exit 1)", async () => {
 		const server = await serverWith({ mail: true });
-		const { home: h } = await loggedIn(server);
+		const { home: h } = await loggedIn(server, home);
 		const r = await runCli(["upgrade", "starter", "--no-browser", "--json"], {
 			home: h,
 			apiUrl: server.url,

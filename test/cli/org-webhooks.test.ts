@@ -4,22 +4,10 @@
  * secret, and disables it; wrong ids and refused URLs are usage errors, never a crash.
  */
 import { describe, expect, it } from "vitest";
-import { api, createAccount, PASSWORD } from "./account-helpers";
-import { type LicenseServer, perTest, runCli, show } from "./helpers";
+import { api, loggedIn } from "./account-helpers";
+import { perTest, runCli, show } from "./helpers";
 
 const { serverWith, home } = perTest();
-
-async function loggedIn(server: LicenseServer) {
-	const account = await createAccount(server);
-	const h = await home();
-	const r = await runCli(["login", "--email", account.email, "--password-stdin"], {
-		home: h,
-		apiUrl: server.url,
-		stdin: `${PASSWORD}\n`,
-	});
-	expect(r.code, show(r)).toBe(0);
-	return { ...account, home: h };
-}
 
 interface Endpoint {
 	id: string;
@@ -32,7 +20,7 @@ interface Endpoint {
 describe("coditect org webhooks", () => {
 	it("adds (secret once), lists, shows deliveries, rotates and removes an endpoint", async () => {
 		const server = await serverWith({ mail: true });
-		const owner = await loggedIn(server);
+		const owner = await loggedIn(server, home);
 		const created = await api(server, "POST", "/api/v1/orgs", {
 			json: { name: "Hooks CLI" },
 			bearer: owner.session.access_token,
@@ -99,7 +87,7 @@ describe("coditect org webhooks", () => {
 
 	it("answers a wrong id, a refused URL and bad flags with exit 1 and a message", async () => {
 		const server = await serverWith({ mail: true });
-		const owner = await loggedIn(server);
+		const owner = await loggedIn(server, home);
 		await api(server, "POST", "/api/v1/orgs", {
 			json: { name: "Hooks CLI" },
 			bearer: owner.session.access_token,

@@ -4,22 +4,10 @@
  * lists and frees their machine; the owner removes them.
  */
 import { describe, expect, inject, it } from "vitest";
-import { api, createAccount, PASSWORD } from "./account-helpers";
-import { type LicenseServer, perTest, runCli, show } from "./helpers";
+import { api, loggedIn } from "./account-helpers";
+import { perTest, runCli, show } from "./helpers";
 
 const { serverWith, home } = perTest();
-
-async function loggedIn(server: LicenseServer) {
-	const account = await createAccount(server);
-	const h = await home();
-	const r = await runCli(["login", "--email", account.email, "--password-stdin"], {
-		home: h,
-		apiUrl: server.url,
-		stdin: `${PASSWORD}\n`,
-	});
-	expect(r.code, show(r)).toBe(0);
-	return { ...account, home: h };
-}
 
 async function mailedOrgCode(to: string): Promise<string> {
 	for (let i = 0; i < 100; i++) {
@@ -35,7 +23,7 @@ async function mailedOrgCode(to: string): Promise<string> {
 describe("coditect org and machines", () => {
 	it("invites, joins, activates under the seat, lists and frees machines, and removes", async () => {
 		const server = await serverWith({ mail: true });
-		const owner = await loggedIn(server);
+		const owner = await loggedIn(server, home);
 		const created = await api(server, "POST", "/api/v1/orgs", {
 			json: { name: "Acme" },
 			bearer: owner.session.access_token,
@@ -48,7 +36,7 @@ describe("coditect org and machines", () => {
 			org_id: orgId,
 			seats: 3,
 		});
-		const member = await loggedIn(server);
+		const member = await loggedIn(server, home);
 		const on = (h: string) => ({ home: h, apiUrl: server.url });
 
 		const invited = await runCli(["org", "invite", member.email], on(owner.home));

@@ -51,26 +51,7 @@ export async function visitDocs(
 	baseUrl: string,
 	opts: { blockScripts?: boolean; waitFor?: string[]; expand?: string[] } = {},
 ): Promise<DocsVisit> {
-	const origin = new URL(baseUrl).origin;
-	const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-	const page = await context.newPage();
-	const outside: string[] = [];
-	const problems: string[] = [];
-	page.on("console", (m) => {
-		if (m.type() === "error") problems.push(m.text());
-	});
-	page.on("pageerror", (e) => problems.push(e.message));
-	await context.route("**/*", async (route) => {
-		const url = route.request().url();
-		const local =
-			url.startsWith(`${origin}/`) || url.startsWith("data:") || url.startsWith("blob:");
-		if (!local) {
-			outside.push(url);
-			return route.abort();
-		}
-		if (opts.blockScripts && route.request().resourceType() === "script") return route.abort();
-		return route.continue();
-	});
+	const { context, page, outside, problems } = await watchedContext(browser, baseUrl, opts);
 	try {
 		await page.goto(`${baseUrl}/docs`, { waitUntil: "load" });
 		const visible = (text: string) =>
@@ -107,10 +88,14 @@ export interface WatchedContext {
 }
 
 /**
- * A fresh context on `baseUrl` that records (and aborts) every request elsewhere, for pages
- * other than /docs (the operator console).
+ * A fresh context on `baseUrl` that records (and aborts) every request elsewhere (the /docs
+ * visit and the operator console). `blockScripts` makes every script fail to load.
  */
-export async function watchedContext(browser: Browser, baseUrl: string): Promise<WatchedContext> {
+export async function watchedContext(
+	browser: Browser,
+	baseUrl: string,
+	opts: { blockScripts?: boolean } = {},
+): Promise<WatchedContext> {
 	const origin = new URL(baseUrl).origin;
 	const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
 	const page = await context.newPage();
@@ -122,9 +107,14 @@ export async function watchedContext(browser: Browser, baseUrl: string): Promise
 	page.on("pageerror", (e) => problems.push(e.message));
 	await context.route("**/*", async (route) => {
 		const url = route.request().url();
-		if (url.startsWith(`${origin}/`) || url.startsWith("data:")) return route.continue();
-		outside.push(url);
-		return route.abort();
+		const local =
+			url.startsWith(`${origin}/`) || url.startsWith("data:") || url.startsWith("blob:");
+		if (!local) {
+			outside.push(url);
+			return route.abort();
+		}
+		if (opts.blockScripts && route.request().resourceType() === "script") return route.abort();
+		return route.continue();
 	});
 	return { context, page, outside, problems };
 }
