@@ -5,10 +5,10 @@
 import { Hono } from "hono";
 import { matchedRoutes } from "hono/route";
 import { ApiError, apiError, errorResponse, onError } from "./errors";
-import { newId } from "./ids";
 import { jsonBody } from "./middleware/json-body";
 import { requestLog } from "./middleware/request-log";
-import { isCompleteAnswer, securityHeaders } from "./middleware/security-headers";
+import { securityHeaders } from "./middleware/security-headers";
+import { StaticMemoRouter } from "./router";
 import { adminRoutes } from "./routes/admin";
 import { authRoutes, seedAuthRoutes } from "./routes/auth";
 import { billingPages, billingRoutes } from "./routes/billing";
@@ -28,28 +28,23 @@ import { type Runtime, servicesMiddleware } from "./services";
 const CONSOLE_PATH = /^\/admin(\/|$)/;
 
 export function newApp(runtime: Runtime): Hono<AppEnv> {
-	const app = new Hono<AppEnv>();
+	const app = new Hono<AppEnv>({ router: new StaticMemoRouter() });
 
 	// Outermost, so the duration covers everything and the status is the final one.
 	if (runtime.requestLog) app.use(requestLog(runtime.requestLog));
-	app.use(async (c, next) => {
-		const id = newId("req");
-		c.set("requestId", id);
-		await next();
-		// After the handler, as securityHeaders does; a jsonAnswer carries it already.
-		if (isCompleteAnswer(c.res)) return;
-		if (c.res.headers.get("X-Request-Id") !== id) c.res.headers.set("X-Request-Id", id);
-	});
+	// The request id and the edge headers: one layer (each layer is a few promises a request).
 	app.use(securityHeaders());
 	// Raw bodies are the webhook's business (its signature covers the exact bytes). A request no
 	// handler serves gets its 404/405 without its body being read (a wrong method is a 405, not 415).
 	// The console's forms are urlencoded; src/routes/console.tsx reads them under the same limit.
-	app.use(async (c, next) =>
+	const body = jsonBody();
+	// Not async: it hands back the next layer's promise (an async wrapper adds one more).
+	app.use((c, next) =>
 		c.req.path.startsWith("/webhooks/") ||
 		CONSOLE_PATH.test(c.req.path) ||
 		!matchedRoutes(c).some((r) => r.method !== "ALL")
 			? next()
-			: jsonBody()(c, next),
+			: body(c, next),
 	);
 	app.use(servicesMiddleware(runtime));
 

@@ -3,6 +3,8 @@ import { ApiError, apiError } from "../errors";
 
 export const MAX_BODY_BYTES = 16 * 1024;
 const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
+// Not streaming, so one decoder serves every request (it keeps no state between decode calls).
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * Guards every JSON route before validation: 413 above 16 KiB (counted while reading, so a
@@ -37,7 +39,7 @@ export function jsonBody(): MiddlewareHandler {
 		let text: string;
 		let parsed: unknown;
 		try {
-			text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+			text = UTF8.decode(bytes);
 			parsed = JSON.parse(text);
 		} catch {
 			throw new ApiError("INVALID_REQUEST", "The request body is not valid JSON.", {

@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { requestIdOf } from "../errors";
+import { newId } from "../ids";
 
 const FIXED: ReadonlyArray<readonly [string, string]> = [
 	["X-Content-Type-Options", "nosniff"],
@@ -13,7 +14,8 @@ const DEFAULT_CSP = "default-src 'none'; frame-ancestors 'none'";
 const NO_STORE_PATH = /^\/(api\/v1\/|auth\/|licenses\/)/;
 
 /**
- * docs/api.md §3.6 headers on every response, errors and 404/405 included. Hono's secureHeaders()
+ * Issues the request id (`req_…`, X-Request-Id on every answer), and puts docs/api.md §3.6
+ * headers on every response, errors and 404/405 included. Hono's secureHeaders()
  * defaults differ (SAMEORIGIN, 180-day HSTS, no CSP), so the exact values are set here.
  * Pages that need more than `default-src 'none'` (docs, billing pages) set their own CSP,
  * which is kept; a handler's own Cache-Control is kept too, except on no-store paths.
@@ -24,11 +26,15 @@ const NO_STORE_PATH = /^\/(api\/v1\/|auth\/|licenses\/)/;
  * or an edit afterwards) costs ~10 µs of its CPU on Node, where @hono/node-server writes a
  * plain record straight to the socket (bench/README.md).
  */
-export function securityHeaders(): MiddlewareHandler {
+export function securityHeaders(): MiddlewareHandler<{ Variables: { requestId: string } }> {
 	return async (c, next) => {
+		// The request id first: every later layer (log, errors, audit) reads it.
+		const id = newId("req");
+		c.set("requestId", id);
 		await next();
 		if (isCompleteAnswer(c.res)) return;
 		const h = c.res.headers;
+		if (h.get("X-Request-Id") !== id) h.set("X-Request-Id", id);
 		if (h.get("X-Frame-Options") !== "DENY") {
 			for (const [k, v] of FIXED) h.set(k, v);
 		}

@@ -172,9 +172,25 @@ export async function signCiToken(key: SigningKey, claims: CiTokenClaims): Promi
 	return signJws(key, CI_TOKEN_TYPE, payload);
 }
 
+/** The encoded header for a key and token type: the same bytes every time (two kinds per key). */
+const headerSegments = new WeakMap<SigningKey, Map<string, string>>();
+
+function headerSegment(key: SigningKey, typ: string): string {
+	let byTyp = headerSegments.get(key);
+	if (!byTyp) {
+		byTyp = new Map();
+		headerSegments.set(key, byTyp);
+	}
+	let segment = byTyp.get(typ);
+	if (segment === undefined) {
+		segment = encodeJsonSegment({ alg: JWS_ALGORITHM, typ, kid: key.kid });
+		byTyp.set(typ, segment);
+	}
+	return segment;
+}
+
 async function signJws(key: SigningKey, typ: string, payload: unknown): Promise<string> {
-	const header = { alg: JWS_ALGORITHM, typ, kid: key.kid };
-	const signingInput = `${encodeJsonSegment(header)}.${encodeJsonSegment(payload)}`;
+	const signingInput = `${headerSegment(key, typ)}.${encodeJsonSegment(payload)}`;
 	const signature = await key.sign(encodeUtf8(signingInput));
 	return `${signingInput}.${encodeBase64Url(signature)}`;
 }
