@@ -71,20 +71,78 @@ export function slideWindow(
 }
 
 /**
+ * One bucket's sliding log kept in place: the times of the last `limit` allowed hits in a ring.
+ * Same answers as slideWindow for times that never go backwards (the limiter keeps them so).
+ *
+ * Why not slideWindow's array per hit on Node: that array lived until the key's next hit,
+ * seconds later, so the young generation promoted it, and every scavenge walked the pointers
+ * from the old Map to the new arrays. Under validate load (thousands of keys) scavenges took
+ * ~7 ms against ~3 ms for the same-work reference, and old space grew ~1.7 MB a scavenge.
+ * A ring of doubles holds no pointers and is written in place.
+ */
+export class RingLog {
+	readonly #times: Float64Array;
+	#head = 0;
+	#size = 0;
+
+	constructor(readonly limit: number) {
+		this.#times = new Float64Array(limit);
+	}
+
+	/** The newest logged time, or -Infinity for an empty log. */
+	get newest(): number {
+		return this.#size === 0
+			? Number.NEGATIVE_INFINITY
+			: (this.#times[(this.#head + this.#size - 1) % this.limit] as number);
+	}
+
+	/** Logged times, oldest first (to carry a log over to a new limit). */
+	*entries(): Generator<number> {
+		for (let i = 0; i < this.#size; i++) yield this.#times[(this.#head + i) % this.limit] as number;
+	}
+
+	hit(now: number, windowSeconds: number): HitResult {
+		const windowMs = windowSeconds * 1000;
+		const times = this.#times;
+		while (this.#size > 0 && (times[this.#head] as number) <= now - windowMs) {
+			this.#head = (this.#head + 1) % this.limit;
+			this.#size--;
+		}
+		if (this.#size >= this.limit) {
+			const oldest = times[this.#head] as number;
+			const retryAfter = Math.max(1, Math.ceil((oldest + windowMs - now) / 1000));
+			return { allowed: false, retryAfter, remaining: 0 };
+		}
+		times[(this.#head + this.#size) % this.limit] = now;
+		this.#size++;
+		return { allowed: true, retryAfter: 0, remaining: this.limit - this.#size };
+	}
+}
+
+/**
  * One Node process's limiter. Several Node instances behind a balancer each count on their
  * own (a client gets up to N× the limit); put one instance per database or use the Worker.
+ * `clock` is for tests.
  */
-export function memoryRateLimiter(): RateLimiter {
-	const logs = new Map<string, number[]>();
+export function memoryRateLimiter(clock: () => number = Date.now): RateLimiter {
+	const logs = new Map<string, RingLog>();
 	let sweeps = 0;
 	return {
 		async hit(bucket, limit, windowSeconds) {
-			const now = Date.now();
-			const { result, log } = slideWindow(logs.get(bucket) ?? [], now, limit, windowSeconds);
-			logs.set(bucket, log);
+			let log = logs.get(bucket);
+			if (log === undefined || log.limit !== limit) {
+				const next = new RingLog(limit);
+				// A changed limit keeps the log: re-count what is still in the window.
+				if (log) for (const t of log.entries()) next.hit(t, windowSeconds);
+				log = next;
+				logs.set(bucket, log);
+			}
+			// The clock may step back (NTP); a log in time order keeps the ring's answers exact.
+			const now = Math.max(clock(), log.newest);
+			const result = log.hit(now, windowSeconds);
 			// Drop idle buckets now and then so memory stays bounded by active clients.
 			if (++sweeps % 1024 === 0) {
-				for (const [k, v] of logs) if ((v.at(-1) ?? 0) < now - 3600_000) logs.delete(k);
+				for (const [k, v] of logs) if (v.newest < now - 3600_000) logs.delete(k);
 			}
 			return result;
 		},
