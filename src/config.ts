@@ -18,16 +18,21 @@ export interface Config {
 	/** The JWKS: the bundled public keys (current and previous) plus the signing key's own. */
 	jwks: readonly PublicJwk[];
 	pepper: CryptoKey;
-	/** The keyed hash under which license keys are stored (HMAC-SHA-256 with the pepper). */
-	hashLicenseKey(canonicalKey: string): Promise<string>;
+	/**
+	 * The keyed hash under which license keys are stored (HMAC-SHA-256 with the pepper). A
+	 * string at once where the platform hashes synchronously (Node), else a promise (WebCrypto).
+	 */
+	hashLicenseKey(canonicalKey: string): string | Promise<string>;
 	/** HMAC key for access tokens (JWT_SECRET). */
 	jwtKey: CryptoKey;
 }
 
 /** Faster platform implementations of hot-path crypto; WebCrypto is the portable default. */
 export interface PlatformCrypto {
-	keyHasher(pepper: string): (canonicalKey: string) => Promise<string>;
-	signer(privateJwk: JsonWebKey): (data: Uint8Array<ArrayBuffer>) => Promise<Uint8Array>;
+	keyHasher(pepper: string): (canonicalKey: string) => string | Promise<string>;
+	signer(
+		privateJwk: JsonWebKey,
+	): (data: Uint8Array<ArrayBuffer>) => Uint8Array | Promise<Uint8Array>;
 }
 
 export async function buildConfig(settings: Settings, platform?: PlatformCrypto): Promise<Config> {

@@ -115,8 +115,10 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 	});
 
 	const limiter = memoryRateLimiter();
+	const resolved = { config, db: database.db, limiter };
 	const runtime: Runtime = {
-		resolve: async () => ({ config, db: database.db, limiter }),
+		// One answer for every request: the same config, pool and limiter (no promise per request).
+		resolve: () => resolved,
 		clientIp: (c) => {
 			let socket: string | null = null;
 			try {

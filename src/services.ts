@@ -23,6 +23,8 @@ export interface AppEnv {
 	Variables: {
 		requestId: string;
 		services: Services;
+		/** The parsed JSON body (src/middleware/json-body.ts); unset when no body was read. */
+		jsonBody: unknown;
 		/** Set by requireUser(). */
 		user: { id: string; email: string; sessionId: string };
 	};
@@ -59,21 +61,24 @@ export interface Services {
 	defer: (work: Promise<unknown>) => void;
 }
 
+/** What one request runs on (Runtime.resolve). */
+export interface Resolved {
+	config: Config;
+	db: Database;
+	/** Builds the cached-read client on first use; without it, `db` serves those reads too. */
+	cachedDb?: () => Database;
+	limiter: RateLimiter;
+	/** Overrides `webhookUrlPolicy` when the rules depend on this request's env (the Worker). */
+	webhookUrlPolicy?: UrlPolicy;
+}
+
 /**
  * What differs between the Worker and the Node server. The Worker builds a database client
  * per request (a module-level one breaks under concurrency in workerd); Node shares a pool.
  */
 export interface Runtime {
 	/** Config and database for this request; throws ApiError("MISCONFIGURED") on bad settings. */
-	resolve(c: Context<AppEnv>): Promise<{
-		config: Config;
-		db: Database;
-		/** Builds the cached-read client on first use; without it, `db` serves those reads too. */
-		cachedDb?: () => Database;
-		limiter: RateLimiter;
-		/** Overrides `webhookUrlPolicy` when the rules depend on this request's env (the Worker). */
-		webhookUrlPolicy?: UrlPolicy;
-	}>;
+	resolve(c: Context<AppEnv>): Resolved | Promise<Resolved>;
 	/**
 	 * The caller's address from the platform (CF-Connecting-IP / the socket), never a client's
 	 * X-Forwarded-For (on Node, only what the operator's TRUSTED_PROXIES appended).
@@ -103,14 +108,19 @@ export interface Runtime {
 }
 
 export function servicesMiddleware(runtime: Runtime): MiddlewareHandler<AppEnv> {
-	return async (c, next) => {
-		const resolved = await runtime.resolve(c);
+	const run = (c: Context<AppEnv>, next: () => Promise<void>, resolved: Resolved) => {
 		const meta: RequestMeta = {
 			ip: runtime.clientIp(c),
 			userAgent: c.req.header("user-agent") ?? null,
 		};
 		c.set("services", new RequestServices(runtime, c, resolved, meta));
-		await next();
+		return next();
+	};
+	// Not async: Node resolves at once (one pool for the process), and then this layer hands
+	// back the next one's promise instead of wrapping it in two more (validate's hot path).
+	return (c, next) => {
+		const resolved = runtime.resolve(c);
+		return "then" in resolved ? resolved.then((r) => run(c, next, r)) : run(c, next, resolved);
 	};
 }
 
@@ -128,7 +138,7 @@ class RequestServices implements Services {
 	readonly limiter: RateLimiter;
 	readonly defer: (work: Promise<unknown>) => void;
 	readonly #runtime: Runtime;
-	readonly #resolved: Awaited<ReturnType<Runtime["resolve"]>>;
+	readonly #resolved: Resolved;
 	readonly #requestId: string;
 	#cachedDb: Database | undefined;
 	#licenses: Licenses | undefined;
@@ -141,12 +151,7 @@ class RequestServices implements Services {
 	#ssoLogin: SsoLogin | undefined;
 	#webhookEndpoints: WebhookEndpointService | undefined;
 
-	constructor(
-		runtime: Runtime,
-		c: Context<AppEnv>,
-		resolved: Awaited<ReturnType<Runtime["resolve"]>>,
-		meta: RequestMeta,
-	) {
+	constructor(runtime: Runtime, c: Context<AppEnv>, resolved: Resolved, meta: RequestMeta) {
 		this.#runtime = runtime;
 		this.#resolved = resolved;
 		this.config = resolved.config;

@@ -91,8 +91,11 @@ export async function newLicenseKey(
 	return { key, keyHash: await config.hashLicenseKey(key), keyLast4: licenseKeyLast4(key) };
 }
 
-/** The stored hash of a key as a client typed it; a key that fails its check is a 400. */
-export async function keyHashOf(config: Config, licenseKey: string): Promise<string> {
+/**
+ * The stored hash of a key as a client typed it; a key that fails its check is a 400 (thrown at
+ * once). A string at once where the platform hashes synchronously (Node).
+ */
+export function keyHashOf(config: Config, licenseKey: string): string | Promise<string> {
 	const parsed = parseLicenseKey(licenseKey);
 	if (!parsed.ok) {
 		throw new ApiError(

@@ -27,7 +27,9 @@ export async function validateLicense(
 	ctx: LicenseContext,
 	input: ValidateInput,
 ): Promise<ValidateResult> {
-	const keyHash = await keyHashOf(ctx.config, input.license_key);
+	// Node hashes synchronously: no await (and no promise) for it on the hot path.
+	const hashed = keyHashOf(ctx.config, input.license_key);
+	const keyHash = typeof hashed === "string" ? hashed : await hashed;
 	const audit = auditRow(ctx.meta, { action: "license_validate", result: "" });
 	const rows = await ctx.db.$client.unsafe<ValidateRow[]>(
 		VALIDATE_SQL,

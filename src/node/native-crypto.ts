@@ -9,10 +9,10 @@ import type { PlatformCrypto } from "../config";
 
 export const nodeCrypto: PlatformCrypto = {
 	keyHasher(pepper) {
-		return async (canonicalKey) => createHmac("sha256", pepper).update(canonicalKey).digest("hex");
+		return (canonicalKey) => createHmac("sha256", pepper).update(canonicalKey).digest("hex");
 	},
 	signer(privateJwk) {
 		const key = createPrivateKey({ key: privateJwk as webcrypto.JsonWebKey, format: "jwk" });
-		return async (data) => new Uint8Array(sign(null, data, key));
+		return (data) => new Uint8Array(sign(null, data, key));
 	},
 };

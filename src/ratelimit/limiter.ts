@@ -13,7 +13,7 @@ export interface HitResult {
 
 export interface RateLimiter {
 	/** Counts one request against `bucket` and says whether it may proceed. */
-	hit(bucket: string, limit: number, windowSeconds: number): Promise<HitResult>;
+	hit(bucket: string, limit: number, windowSeconds: number): HitResult | Promise<HitResult>;
 }
 
 export const RATE_LIMITS = {
@@ -128,7 +128,8 @@ export function memoryRateLimiter(clock: () => number = Date.now): RateLimiter {
 	const logs = new Map<string, RingLog>();
 	let sweeps = 0;
 	return {
-		async hit(bucket, limit, windowSeconds) {
+		// Synchronous: an in-process answer needs no promise (validate's hot path).
+		hit(bucket, limit, windowSeconds) {
 			let log = logs.get(bucket);
 			if (log === undefined || log.limit !== limit) {
 				const next = new RingLog(limit);
