@@ -135,7 +135,8 @@ export async function runValidateReferenceWorkerdBench(
 		type Round = { rps: number; workerdUs: number; pgUs: number; non2xx: number };
 		const per: Record<string, Round[]> = { validate: [], reference: [] };
 		for (let r = 0; r < rounds; r++) {
-			for (const s of sides) {
+			// Alternate who goes first: the machine's state drifts within a round too.
+			for (const s of r % 2 === 0 ? sides : [...sides].reverse()) {
 				const pg = await backends();
 				const w0 = await ticks([s.pid]);
 				const p0 = await ticks(pg);
@@ -158,6 +159,7 @@ export async function runValidateReferenceWorkerdBench(
 			sum(xs.map((x) => x[k])) / xs.length;
 		const tput = mean(v, "rps") / mean(f, "rps");
 		const cpu = (mean(v, "workerdUs") + mean(v, "pgUs")) / (mean(f, "workerdUs") + mean(f, "pgUs"));
+		const serverCpu = mean(v, "workerdUs") / mean(f, "workerdUs");
 		const round = (xs: Round[]) =>
 			xs.map((x) => `${fmt(x.rps)} (${fmt(x.workerdUs)}+${fmt(x.pgUs)} µs)`).join(", ");
 		return {
@@ -177,10 +179,15 @@ export async function runValidateReferenceWorkerdBench(
 					ok: tput >= 0.8,
 				},
 				{
-					name: "workerd: validate / reference CPU per request (workerd + Postgres)",
-					value: `${fmt(mean(v, "workerdUs"))}+${fmt(mean(v, "pgUs"))} / ${fmt(mean(f, "workerdUs"))}+${fmt(mean(f, "pgUs"))} µs = ${fmt(cpu, 2)}×`,
+					// The goal is on the server's own CPU (the issue keeps Postgres apart).
+					name: "workerd: validate / reference CPU per request (workerd process)",
+					value: `${fmt(mean(v, "workerdUs"))} / ${fmt(mean(f, "workerdUs"))} µs = ${fmt(serverCpu, 2)}×`,
 					target: "≤ 1.25×",
-					ok: cpu <= 1.25,
+					ok: serverCpu <= 1.25,
+				},
+				{
+					name: "workerd: validate / reference CPU per request (workerd + Postgres backends)",
+					value: `${fmt(mean(v, "workerdUs"))}+${fmt(mean(v, "pgUs"))} / ${fmt(mean(f, "workerdUs"))}+${fmt(mean(f, "pgUs"))} µs = ${fmt(cpu, 2)}×`,
 				},
 			],
 		};

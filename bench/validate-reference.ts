@@ -90,8 +90,11 @@ export async function runValidateReferenceBench(
 					{ pid: number }[]
 				>`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`
 			).map((r) => r.pid);
+		// The seeding's writes leave work for Postgres (hint bits, autovacuum) that would land on
+		// whichever side is measured first: settle it, then warm both sides' JITs and pools.
+		await admin`vacuum analyze`;
 		for (const s of sides)
-			await wrk({ url: s.url, script: SCRIPT, seconds: 2, connections: 16, threads: 2 });
+			await wrk({ url: s.url, script: SCRIPT, seconds: 4, connections: 16, threads: 2 });
 		const per: Record<
 			string,
 			Array<{ rps: number; nodeUs: number; pgUs: number; non2xx: number }>
@@ -100,7 +103,8 @@ export async function runValidateReferenceBench(
 			reference: [],
 		};
 		for (let r = 0; r < rounds; r++) {
-			for (const s of sides) {
+			// Alternate who goes first: the machine's state drifts within a round too.
+			for (const s of r % 2 === 0 ? sides : [...sides].reverse()) {
 				const pg = await backends();
 				const n0 = await ticks([s.pid]);
 				const p0 = await ticks(pg);
@@ -120,6 +124,7 @@ export async function runValidateReferenceBench(
 		const clean = sum([...v, ...f].map((x) => x.non2xx)) === 0;
 		const tput = mean(v, "rps") / mean(f, "rps");
 		const cpu = (mean(v, "nodeUs") + mean(v, "pgUs")) / (mean(f, "nodeUs") + mean(f, "pgUs"));
+		const serverCpu = mean(v, "nodeUs") / mean(f, "nodeUs");
 		const round = (xs: typeof v) =>
 			xs.map((x) => `${fmt(x.rps)} (${fmt(x.nodeUs)}+${fmt(x.pgUs)} µs)`).join(", ");
 		return {
@@ -139,10 +144,15 @@ export async function runValidateReferenceBench(
 					ok: clean && tput >= 0.8,
 				},
 				{
-					name: "Node: validate / reference CPU per request (server + Postgres)",
-					value: `${fmt(mean(v, "nodeUs"))}+${fmt(mean(v, "pgUs"))} / ${fmt(mean(f, "nodeUs"))}+${fmt(mean(f, "pgUs"))} µs = ${fmt(cpu, 2)}×`,
+					// The issue's goal is on the server's own CPU (its table keeps Postgres apart).
+					name: "Node: validate / reference CPU per request (server process)",
+					value: `${fmt(mean(v, "nodeUs"))} / ${fmt(mean(f, "nodeUs"))} µs = ${fmt(serverCpu, 2)}×`,
 					target: clean ? "≤ 1.25×" : "≤ 1.25× (run INVALID: non-2xx answers)",
-					ok: clean && cpu <= 1.25,
+					ok: clean && serverCpu <= 1.25,
+				},
+				{
+					name: "Node: validate / reference CPU per request (server + Postgres backends)",
+					value: `${fmt(mean(v, "nodeUs"))}+${fmt(mean(v, "pgUs"))} / ${fmt(mean(f, "nodeUs"))}+${fmt(mean(f, "pgUs"))} µs = ${fmt(cpu, 2)}×`,
 				},
 			],
 		};
