@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import { matchedRoutes } from "hono/route";
 import { ApiError, apiError, errorResponse, onError } from "./errors";
 import { jsonBody } from "./middleware/json-body";
-import { requestLog } from "./middleware/request-log";
+import { requestLine } from "./middleware/request-log";
 import { securityHeaders } from "./middleware/security-headers";
 import { StaticMemoRouter } from "./router";
 import { adminRoutes } from "./routes/admin";
@@ -30,10 +30,8 @@ const CONSOLE_PATH = /^\/admin(\/|$)/;
 export function newApp(runtime: Runtime): Hono<AppEnv> {
 	const app = new Hono<AppEnv>({ router: new StaticMemoRouter() });
 
-	// Outermost, so the duration covers everything and the status is the final one.
-	if (runtime.requestLog) app.use(requestLog(runtime.requestLog));
-	// The request id and the edge headers: one layer (each layer is a few promises a request).
-	app.use(securityHeaders());
+	// Outermost: the request id, the edge headers and the log line, in one layer.
+	app.use(securityHeaders(runtime.requestLog && requestLine(runtime.requestLog)));
 	// Raw bodies are the webhook's business (its signature covers the exact bytes). A request no
 	// handler serves gets its 404/405 without its body being read (a wrong method is a 405, not 415).
 	// The console's forms are urlencoded; src/routes/console.tsx reads them under the same limit.

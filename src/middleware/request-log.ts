@@ -7,7 +7,7 @@
  * object to serialise, no Date. Every value is safe to put between quotes as it is: patterns
  * come from our route table, methods are HTTP tokens (no quotes or backslashes), ids are ours.
  */
-import type { Context, MiddlewareHandler } from "hono";
+import type { Context } from "hono";
 import { matchedRoutes } from "hono/route";
 import { requestIdOf } from "../errors";
 
@@ -18,17 +18,17 @@ export interface RequestLogSink {
 }
 
 /**
- * `sink(c)` null = no line for this request (LOG_REQUESTS=false). Typed on a plain Context
- * (no AppEnv), so the services module can import this one without a loop back.
+ * The log line's writer, called by the outermost layer (securityHeaders) once the answer is
+ * final, with the time that layer started. `sink(c)` null = no line for this request
+ * (LOG_REQUESTS=false). Typed on a plain Context (no AppEnv), so the services module can
+ * import this one without a loop back.
  */
-export function requestLog<C extends Context>(
+export function requestLine<C extends Context>(
 	sink: (c: C) => RequestLogSink | null,
-): MiddlewareHandler {
-	return async (c, next) => {
-		const out = sink(c as C);
-		if (!out) return next();
-		const started = performance.now();
-		await next();
+): (c: C, started: number) => void {
+	return (c, started) => {
+		const out = sink(c);
+		if (!out) return;
 		const ms = Math.round((performance.now() - started) * 10) / 10;
 		const route = routeOf(c);
 		const id = requestIdOf(c);

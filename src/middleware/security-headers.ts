@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { requestIdOf } from "../errors";
 import { newId } from "../ids";
+import type { AppEnv } from "../services";
 
 const FIXED: ReadonlyArray<readonly [string, string]> = [
 	["X-Content-Type-Options", "nosniff"],
@@ -14,8 +15,10 @@ const DEFAULT_CSP = "default-src 'none'; frame-ancestors 'none'";
 const NO_STORE_PATH = /^\/(api\/v1\/|auth\/|licenses\/)/;
 
 /**
- * Issues the request id (`req_…`, X-Request-Id on every answer), and puts docs/api.md §3.6
- * headers on every response, errors and 404/405 included. Hono's secureHeaders()
+ * The outermost layer, with three jobs in one (each layer costs a few promises a request):
+ * issues the request id (`req_…`, X-Request-Id on every answer), puts docs/api.md §3.6
+ * headers on every response, errors and 404/405 included, and writes the request's log line
+ * (`logLine`, src/middleware/request-log.ts) once all is done. Hono's secureHeaders()
  * defaults differ (SAMEORIGIN, 180-day HSTS, no CSP), so the exact values are set here.
  * Pages that need more than `default-src 'none'` (docs, billing pages) set their own CSP,
  * which is kept; a handler's own Cache-Control is kept too, except on no-store paths.
@@ -26,27 +29,35 @@ const NO_STORE_PATH = /^\/(api\/v1\/|auth\/|licenses\/)/;
  * or an edit afterwards) costs ~10 µs of its CPU on Node, where @hono/node-server writes a
  * plain record straight to the socket (bench/README.md).
  */
-export function securityHeaders(): MiddlewareHandler<{ Variables: { requestId: string } }> {
+export function securityHeaders(
+	logLine?: (c: Context<AppEnv>, started: number) => void,
+): MiddlewareHandler<AppEnv> {
 	return async (c, next) => {
+		const started = performance.now();
 		// The request id first: every later layer (log, errors, audit) reads it.
 		const id = newId("req");
 		c.set("requestId", id);
 		await next();
-		if (isCompleteAnswer(c.res)) return;
-		const h = c.res.headers;
-		if (h.get("X-Request-Id") !== id) h.set("X-Request-Id", id);
-		if (h.get("X-Frame-Options") !== "DENY") {
-			for (const [k, v] of FIXED) h.set(k, v);
-		}
-		if (!h.has("Content-Security-Policy")) h.set("Content-Security-Policy", DEFAULT_CSP);
-		if (
-			!h.has("Cache-Control") ||
-			(NO_STORE_PATH.test(c.req.path) && h.get("Cache-Control") !== "no-store")
-		) {
-			h.set("Cache-Control", "no-store");
-		}
-		if (h.has("X-Powered-By")) h.delete("X-Powered-By");
+		if (!isCompleteAnswer(c.res)) applyHeaders(c, id);
+		// Last: the line's status is the final one and its duration covers everything.
+		logLine?.(c, started);
 	};
+}
+
+function applyHeaders(c: Context<AppEnv>, id: string): void {
+	const h = c.res.headers;
+	if (h.get("X-Request-Id") !== id) h.set("X-Request-Id", id);
+	if (h.get("X-Frame-Options") !== "DENY") {
+		for (const [k, v] of FIXED) h.set(k, v);
+	}
+	if (!h.has("Content-Security-Policy")) h.set("Content-Security-Policy", DEFAULT_CSP);
+	if (
+		!h.has("Cache-Control") ||
+		(NO_STORE_PATH.test(c.req.path) && h.get("Cache-Control") !== "no-store")
+	) {
+		h.set("Cache-Control", "no-store");
+	}
+	if (h.has("X-Powered-By")) h.delete("X-Powered-By");
 }
 
 /** What a `jsonAnswer` carries besides its request id: the same values as above. */
