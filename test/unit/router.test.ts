@@ -5,7 +5,11 @@ import { StaticMemoRouter } from "../../src/router";
 import type { Runtime } from "../../src/services";
 
 /** The app's own route table; the runtime is never called while routes are only listed. */
-const table = newApp({} as Runtime).routes.map((r, i) => ({ method: r.method, path: r.path, id: i }));
+const table = newApp({} as Runtime).routes.map((r, i) => ({
+	method: r.method,
+	path: r.path,
+	id: i,
+}));
 
 function both() {
 	const memo = new StaticMemoRouter<number>();
