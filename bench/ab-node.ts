@@ -8,11 +8,10 @@
  *   git worktree add ../base <commit> && ln -s "$PWD/node_modules" ../base/node_modules
  *   AB=../base,. SECONDS=2 ROUNDS=16 npx tsx bench/ab-node.ts
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { createInterface } from "node:readline";
+import type { ChildProcess } from "node:child_process";
 import postgres from "postgres";
-import { benchSecrets, fmt, freshDatabase, seedLicenses, wrk, wrkPostScript } from "./lib";
-import { ticks } from "./validate-reference";
+import { fmt, freshDatabase, seedLicenses, wrk, wrkPostScript } from "./lib";
+import { serverEnv, start, ticks } from "./validate-reference";
 
 const SCRIPT = "/tmp/coditect-ab.lua";
 const dirs = (process.env.AB ?? "../base,.").split(",");
@@ -24,27 +23,11 @@ const db = await freshDatabase();
 const admin = postgres(db.url, { max: 1, onnotice: () => {} });
 const children: ChildProcess[] = [];
 try {
-	const secrets = await benchSecrets();
-	const env = {
-		...process.env,
-		DATABASE_URL: db.url,
-		DATABASE_POOL_MAX: "20",
-		...secrets,
-		PUBLIC_URL: "http://127.0.0.1",
-		NODE_ENV: "production",
-	};
+	const env = await serverEnv(db.url);
 	const sides: Array<{ dir: string; pid: number; url: string; rps: number[]; us: number[] }> = [];
 	for (const dir of dirs) {
-		const child = spawn(process.execPath, ["--import", "tsx", "bench/serve-node.ts"], {
-			cwd: dir,
-			env,
-			stdio: ["ignore", "pipe", "inherit"],
-		});
+		const { child, url } = await start("bench/serve-node.ts", env, dir);
 		children.push(child);
-		const line = await new Promise<string>((ok) =>
-			createInterface({ input: child.stdout as NodeJS.ReadableStream }).once("line", ok),
-		);
-		const { url } = JSON.parse(line) as { url: string };
 		sides.push({
 			dir,
 			pid: child.pid ?? 0,
@@ -53,7 +36,7 @@ try {
 			us: [],
 		});
 	}
-	const seeded = await seedLicenses(db.url, secrets.LICENSE_KEY_PEPPER, 8000);
+	const seeded = await seedLicenses(db.url, env.LICENSE_KEY_PEPPER, 8000);
 	await wrkPostScript(
 		SCRIPT,
 		seeded.map((s) => JSON.stringify({ license_key: s.key, hardware_id: s.hw })),

@@ -22,11 +22,14 @@ import {
 const SCRIPT = "/tmp/coditect-validate-ref.lua";
 const POOL = 20;
 
-async function start(
+/** A bench server child (`file` run with tsx in `cwd`), once it has printed its URL line. */
+export async function start(
 	file: string,
 	env: NodeJS.ProcessEnv,
+	cwd?: string,
 ): Promise<{ child: ChildProcess; url: string }> {
 	const child = spawn(process.execPath, ["--import", "tsx", file], {
+		cwd,
 		env: { ...process.env, ...env },
 		stdio: ["ignore", "pipe", "inherit"],
 	});
@@ -35,6 +38,19 @@ async function start(
 		child.once("exit", (code) => fail(new Error(`${file} exited ${code}`)));
 	});
 	return { child, url: (JSON.parse(line) as { url: string }).url };
+}
+
+/** What every bench server child of a run gets: one database, the pool size, test secrets. */
+export async function serverEnv(
+	databaseUrl: string,
+): Promise<Awaited<ReturnType<typeof benchSecrets>> & NodeJS.ProcessEnv> {
+	return {
+		DATABASE_URL: databaseUrl,
+		DATABASE_POOL_MAX: String(POOL),
+		...(await benchSecrets()),
+		PUBLIC_URL: "http://127.0.0.1",
+		NODE_ENV: "production",
+	};
 }
 
 /** utime+stime in clock ticks (100/s on Linux) of the given pids. */
@@ -61,21 +77,14 @@ export async function runValidateReferenceBench(
 	const admin = postgres(db.url, { max: 1, onnotice: () => {} });
 	const children: ChildProcess[] = [];
 	try {
-		const secrets = await benchSecrets();
-		const env = {
-			DATABASE_URL: db.url,
-			DATABASE_POOL_MAX: String(POOL),
-			...secrets,
-			PUBLIC_URL: "http://127.0.0.1",
-			NODE_ENV: "production",
-		};
+		const env = await serverEnv(db.url);
 		const ours = await start("bench/serve-node.ts", env); // migrates the database
 		children.push(ours.child);
 		const ref = await start("bench/reference-node.ts", env);
 		children.push(ref.child);
 		// Enough keys that neither side reaches the 60-a-minute limit per key in a run: the faster
 		// reference used to, with 2,000 keys and 5 rounds, and then timed cheap 429s.
-		const seeded = await seedLicenses(db.url, secrets.LICENSE_KEY_PEPPER, opts.licenses ?? 6000);
+		const seeded = await seedLicenses(db.url, env.LICENSE_KEY_PEPPER, opts.licenses ?? 6000);
 		await wrkPostScript(
 			SCRIPT,
 			seeded.map((s) => JSON.stringify({ license_key: s.key, hardware_id: s.hw })),
