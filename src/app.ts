@@ -32,19 +32,21 @@ export function newApp(runtime: Runtime): Hono<AppEnv> {
 
 	// Outermost: the request id, the edge headers and the log line, in one layer.
 	app.use(securityHeaders(runtime.requestLog && requestLine(runtime.requestLog)));
-	// Raw bodies are the webhook's business (its signature covers the exact bytes). A request no
-	// handler serves gets its 404/405 without its body being read (a wrong method is a 405, not 415).
-	// The console's forms are urlencoded; src/routes/console.tsx reads them under the same limit.
+	// Then, in one layer (each layer is one more async dispatch in Hono's compose, on every
+	// request), the JSON body guard and the request's services. Raw bodies are the webhook's
+	// business (its signature covers the exact bytes). A request no handler serves gets its
+	// 404/405 without its body being read (a wrong method is a 405, not 415). The console's
+	// forms are urlencoded; src/routes/console.tsx reads them under the same limit.
 	const body = jsonBody();
-	// Not async: it hands back the next layer's promise (an async wrapper adds one more).
+	const services = servicesMiddleware(runtime);
+	// Not async: each hands back the next one's promise (an async wrapper adds one more).
 	app.use((c, next) =>
 		c.req.path.startsWith("/webhooks/") ||
 		CONSOLE_PATH.test(c.req.path) ||
 		!matchedRoutes(c).some((r) => r.method !== "ALL")
-			? next()
-			: body(c, next),
+			? services(c, next)
+			: body(c, () => services(c, next) as Promise<void>),
 	);
-	app.use(servicesMiddleware(runtime));
 
 	app.route("/", publicRoutes);
 	app.route("/api/v1/auth", authRoutes);

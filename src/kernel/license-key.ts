@@ -29,6 +29,7 @@ const PREFIX = "CDT";
 const DATA_SYMBOLS = 26;
 const GROUP_SIZE = 9;
 const CHECK_MODULUS = 37;
+const DASH = 0x2d;
 
 /** Longest input `parseLicenseKey` looks at (docs/api.md §3: license key ≤ 50 chars). */
 export const LICENSE_KEY_MAX_INPUT_LENGTH = 50;
@@ -125,6 +126,17 @@ let lastParsed: { input: string; parsed: ParsedKey } | undefined;
 function parseUncached(input: string): ParsedKey {
 	if (typeof input !== "string" || input.length > LICENSE_KEY_MAX_INPUT_LENGTH) {
 		return { ok: false, reason: "FORMAT" };
+	}
+	// Keys as the CLI sends them are canonical already: check the symbols in place, with no
+	// copy of the key built (validate's hot path; the general path below makes five strings).
+	if (LICENSE_KEY_PATTERN.test(input)) {
+		let remainder = 0;
+		for (let i = PREFIX.length; i < input.length - 1; i++) {
+			const code = input.charCodeAt(i);
+			if (code !== DASH) remainder = (remainder * 32 + (DECODE_TABLE[code] ?? 0)) % CHECK_MODULUS;
+		}
+		const check = DECODE_TABLE[input.charCodeAt(input.length - 1)];
+		return check === remainder ? { ok: true, key: input } : { ok: false, reason: "CHECKSUM" };
 	}
 	const compact = input.replace(SEPARATORS, "");
 	if (compact.length !== PREFIX.length + DATA_SYMBOLS + 1) {

@@ -173,6 +173,26 @@ describe("parseLicenseKey", () => {
 			expect(parseLicenseKey(input as unknown as string)).toEqual({ ok: false, reason: "FORMAT" });
 		}
 	});
+
+	it("answers a canonical spelling (its own fast path) as it answers any other spelling", () => {
+		// Canonical-shaped strings, typos included: lower case plus a space takes the general path.
+		const symbol = fc.constantFrom(...CROCKFORD);
+		const group = fc.array(symbol, { minLength: 9, maxLength: 9 }).map((s) => s.join(""));
+		const canonical = fc.oneof(
+			fc.tuple(group, group, group).map((g) => `CDT-${g.join("-")}`),
+			fc.constant(null).map(() => generateLicenseKey()),
+		);
+		fc.assert(
+			fc.property(canonical, fc.nat(32), symbol, (key, at, typo) => {
+				// A typo on a symbol (never on "CDT-" or a dash), or none.
+				const input =
+					at < 4 || key[at] === "-" ? key : `${key.slice(0, at)}${typo}${key.slice(at + 1)}`;
+				expect(LICENSE_KEY_PATTERN.test(input)).toBe(true);
+				expect(parseLicenseKey(input)).toEqual(parseLicenseKey(` ${input.toLowerCase()}`));
+			}),
+			{ numRuns: 5000 },
+		);
+	});
 });
 
 describe("the check symbol", () => {
