@@ -17,7 +17,9 @@ describe("endpoint secrets", () => {
 		await expect(box.open("whe_a", sealed)).resolves.toEqual({ secret, legacy: false });
 		await expect(box.open("whe_b", sealed)).resolves.toBeNull();
 		await expect(endpointSecrets("q".repeat(43)).open("whe_a", sealed)).resolves.toBeNull();
-		await expect(box.open("whe_a", `${sealed.slice(0, -2)}AA`)).resolves.toBeNull();
+		await expect(
+			box.open("whe_a", `${sealed.slice(0, -2)}${sealed.endsWith("AA") ? "BA" : "AA"}`),
+		).resolves.toBeNull();
 		await expect(box.open("whe_a", "garbage")).resolves.toBeNull();
 	});
 
