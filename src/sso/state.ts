@@ -6,7 +6,7 @@
  * that is secret, but none of it can be changed.
  */
 import { constantTimeEqual } from "../accounts/password";
-import { decodeBase64Url, decodeUtf8, encodeBase64Url, encodeUtf8 } from "../kernel/base64url";
+import { decodeBase64Url, decodeUtf8, encodeUtf8, encodeUtf8Base64Url } from "../kernel/base64url";
 import { hmacHex } from "../keyed-hash";
 
 export interface SsoFlow {
@@ -25,7 +25,7 @@ export interface SsoFlow {
 const mac = (pepper: CryptoKey, payload: string) => hmacHex(pepper, `sso-state\u0000${payload}`);
 
 export async function sealSsoState(pepper: CryptoKey, flow: SsoFlow): Promise<string> {
-	const payload = encodeBase64Url(encodeUtf8(JSON.stringify(flow)));
+	const payload = encodeUtf8Base64Url(JSON.stringify(flow));
 	return `${payload}.${await mac(pepper, payload)}`;
 }
 

@@ -2,7 +2,7 @@
  * Compact JWS serialisation (RFC 7515) as license tokens use it: three base64url segments,
  * JSON header and payload. Parsing never throws: anything malformed is null.
  */
-import { decodeBase64Url, decodeUtf8, encodeBase64Url, encodeUtf8 } from "../base64url";
+import { decodeBase64Url, decodeUtf8, encodeUtf8Base64Url } from "../base64url";
 
 /** The only JWS algorithm license tokens use (RFC 8037). */
 export const JWS_ALGORITHM = "EdDSA";
@@ -19,7 +19,7 @@ export function isJsonObject(value: unknown): value is JsonObject {
 }
 
 export function encodeJsonSegment(value: unknown): string {
-	return encodeBase64Url(encodeUtf8(JSON.stringify(value)));
+	return encodeUtf8Base64Url(JSON.stringify(value));
 }
 
 export interface CompactJws {
