@@ -194,6 +194,8 @@ function headerSegment(key: SigningKey, typ: string): string {
 function signJws(key: SigningKey, typ: string, payload: unknown): string | Promise<string> {
 	const signingInput = `${headerSegment(key, typ)}.${encodeJsonSegment(payload)}`;
 	const signature = key.sign(encodeUtf8(signingInput));
-	const compact = (s: Uint8Array) => `${signingInput}.${encodeBase64Url(s)}`;
-	return signature instanceof Uint8Array ? compact(signature) : signature.then(compact);
+	// No named closure on the synchronous path: one per token, and under tsx (how `npm start`
+	// runs) each named function also gets a defineProperty call for its name (keepNames).
+	if (signature instanceof Uint8Array) return `${signingInput}.${encodeBase64Url(signature)}`;
+	return signature.then((s) => `${signingInput}.${encodeBase64Url(s)}`);
 }
