@@ -2,7 +2,7 @@ import type { Config } from "../config";
 import { evaluateLicense } from "../kernel/rules";
 import { licenseTokenClaims } from "../kernel/token/claims";
 import { offlineTokenClaims } from "../kernel/token/offline";
-import { signLicenseToken } from "../kernel/token/sign";
+import { signLicenseToken, signLicenseTokenAtOnce } from "../kernel/token/sign";
 import type { LicenseRow } from "./queries";
 
 /** The `lic` claim: what a verifier needs to know of the license, online and offline alike. */
@@ -17,8 +17,9 @@ function licClaim(license: LicenseRow) {
 }
 
 /**
- * A signed token for one machine of a usable license. Not async: it hands back the signer's
- * promise as it is (an async wrapper returning a promise costs three more turns of the queue).
+ * A signed token for one machine of a usable license: the token itself where the key signs
+ * synchronously (Node), else the signer's promise as it is (an async wrapper would add a
+ * promise and turns of the queue to validate's hot path). Callers `await` it either way.
  */
 export function issueLicenseToken(
 	config: Config,
@@ -26,7 +27,7 @@ export function issueLicenseToken(
 	hardwareId: string,
 	at: Date,
 	seat?: { org: string; seat: string },
-): Promise<string> {
+): string | Promise<string> {
 	const { usableUntil } = evaluateLicense(license, at);
 	const claims = licenseTokenClaims({
 		issuer: config.issuer,
@@ -38,7 +39,7 @@ export function issueLicenseToken(
 		seat,
 		now: at,
 	});
-	return signLicenseToken(config.signingKey, claims);
+	return signLicenseTokenAtOnce(config.signingKey, claims);
 }
 
 /**

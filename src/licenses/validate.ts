@@ -58,9 +58,9 @@ export async function validateLicense(
 		row.org_id !== null && row.member_id !== null
 			? { org: row.org_id, seat: row.member_id }
 			: undefined;
-	const token = valid
-		? await issueLicenseToken(ctx.config, license, input.hardware_id, at, seat)
-		: null;
+	// Node signs synchronously: no await (a turn of the queue) for a token that is ready.
+	const issued = valid ? issueLicenseToken(ctx.config, license, input.hardware_id, at, seat) : null;
+	const token = issued === null || typeof issued === "string" ? issued : await issued;
 	return { valid, code, license: licenseView(license), token };
 }
 

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler, Next } from "hono";
 import { ApiError, apiError } from "../errors";
 import type { AppEnv } from "../services";
 
@@ -15,45 +15,52 @@ const UTF8 = new TextDecoder("utf-8", { fatal: true });
  * read and parsed once.
  */
 export function jsonBody(): MiddlewareHandler<AppEnv> {
-	return async (c, next) => {
+	// Not async: each path hands back the next layer's promise (behind the body read's own,
+	// when there is a body), one promise and one turn of the queue fewer than awaiting it.
+	return (c, next) => {
 		const raw = c.req.raw;
 		if (raw.method === "GET" || raw.method === "HEAD" || raw.method === "OPTIONS") return next();
 		const declared = raw.headers.get("content-length");
-		let bytes: Uint8Array;
-		if (declared !== null) {
-			if (!/^\d+$/.test(declared) || Number(declared) > MAX_BODY_BYTES)
-				throw apiError("PAYLOAD_TOO_LARGE");
-			// The runtime holds the body to its declared length; reading it whole is safe and is
-			// the fast path on Node (no web stream is built).
-			bytes = new Uint8Array(await raw.arrayBuffer());
-			if (bytes.byteLength > MAX_BODY_BYTES) throw apiError("PAYLOAD_TOO_LARGE");
-		} else {
-			bytes = raw.body ? await readLimited(raw.body, MAX_BODY_BYTES) : new Uint8Array(0);
+		if (declared === null) {
+			if (!raw.body) return accept(c, new Uint8Array(0), next);
+			return readLimited(raw.body, MAX_BODY_BYTES).then((bytes) => accept(c, bytes, next));
 		}
-		if (bytes.byteLength === 0) {
-			// Bodiless POSTs (suspend, logout…) are fine; routes with a schema reject `{}` themselves.
-			c.set("jsonBody", {});
-			cacheText(c.req.bodyCache, "{}");
-			return next();
-		}
-		const mediaType = (raw.headers.get("content-type") ?? "").split(";")[0]?.trim() ?? "";
-		if (!JSON_TYPE.test(mediaType)) throw apiError("UNSUPPORTED_MEDIA_TYPE");
-		let text: string;
-		let parsed: unknown;
-		try {
-			text = UTF8.decode(bytes);
-			parsed = JSON.parse(text);
-		} catch {
-			throw new ApiError("INVALID_REQUEST", "The request body is not valid JSON.", {
-				extra: { fields: [] },
-			});
-		}
-		c.set("jsonBody", parsed);
-		// Hono's c.req.json() parses the cached *text* (with only `json` cached it would stringify
-		// it and read it back through a new Response, a web-stream Response on Node).
-		cacheText(c.req.bodyCache, text);
-		return next();
+		if (!/^\d+$/.test(declared) || Number(declared) > MAX_BODY_BYTES)
+			throw apiError("PAYLOAD_TOO_LARGE");
+		// The runtime holds the body to its declared length; reading it whole is safe and is
+		// the fast path on Node (no web stream is built).
+		return raw.arrayBuffer().then((buffer) => {
+			if (buffer.byteLength > MAX_BODY_BYTES) throw apiError("PAYLOAD_TOO_LARGE");
+			return accept(c, new Uint8Array(buffer), next);
+		});
 	};
+}
+
+/** The body's bytes, within the limit: checked, parsed and kept for the layers after. */
+function accept(c: Context<AppEnv>, bytes: Uint8Array, next: Next): Promise<void> {
+	if (bytes.byteLength === 0) {
+		// Bodiless POSTs (suspend, logout…) are fine; routes with a schema reject `{}` themselves.
+		c.set("jsonBody", {});
+		cacheText(c.req.bodyCache, "{}");
+		return next();
+	}
+	const mediaType = (c.req.raw.headers.get("content-type") ?? "").split(";")[0]?.trim() ?? "";
+	if (!JSON_TYPE.test(mediaType)) throw apiError("UNSUPPORTED_MEDIA_TYPE");
+	let text: string;
+	let parsed: unknown;
+	try {
+		text = UTF8.decode(bytes);
+		parsed = JSON.parse(text);
+	} catch {
+		throw new ApiError("INVALID_REQUEST", "The request body is not valid JSON.", {
+			extra: { fields: [] },
+		});
+	}
+	c.set("jsonBody", parsed);
+	// Hono's c.req.json() parses the cached *text* (with only `json` cached it would stringify
+	// it and read it back through a new Response, a web-stream Response on Node).
+	cacheText(c.req.bodyCache, text);
+	return next();
 }
 
 /**

@@ -157,6 +157,18 @@ export async function signLicenseToken(
 	key: SigningKey,
 	claims: LicenseTokenClaims,
 ): Promise<string> {
+	return signLicenseTokenAtOnce(key, claims);
+}
+
+/**
+ * signLicenseToken for the server's hot paths: the token itself when the key signs
+ * synchronously (Node), else its promise; malformed claims throw rather than reject.
+ * An async function would wrap even a ready token in a promise and one more turn of the queue.
+ */
+export function signLicenseTokenAtOnce(
+	key: SigningKey,
+	claims: LicenseTokenClaims,
+): string | Promise<string> {
 	const payload = readClaims(claims);
 	if (payload === null || payload.aud !== LICENSE_TOKEN_AUDIENCE) {
 		throw new TypeError("license token claims are malformed");
