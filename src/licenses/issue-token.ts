@@ -19,7 +19,7 @@ function licClaim(license: LicenseRow) {
 /**
  * A signed token for one machine of a usable license: the token itself where the key signs
  * synchronously (Node), else the signer's promise as it is (an async wrapper would add a
- * promise and turns of the queue to validate's hot path). Callers `await` it either way.
+ * promise and turns of the queue to validate's hot path). `await` takes either.
  */
 export function issueLicenseToken(
 	config: Config,

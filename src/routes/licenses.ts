@@ -44,8 +44,8 @@ export const keyHolderRoutes = new Hono<AppEnv>()
 		"/validate",
 		validate("json", ValidateBody),
 		rateLimit("validate", perLicenseKey),
-		// The hot path: every header in one plain record (see jsonAnswer); not async, so the
-		// answer's promise is the use case's own, with no wrapper around it.
+		// The hot path: every header in one plain record (see jsonAnswer); not async, so one
+		// `.then` on the use case's promise rather than an async function awaiting it.
 		(c) =>
 			c
 				.get("services")
