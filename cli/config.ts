@@ -3,10 +3,10 @@
  * (`CODITECT_API_URL`, `CODITECT_HARDWARE_ID`, `CODITECT_HOME`), `config.yaml` in the home
  * directory, defaults. Synchronous and dependency-free: it runs on every start.
  */
-import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { CliError } from "./errors";
+import { readFileIfExists } from "./home";
 
 /** Production license server; matches wrangler.toml's production PUBLIC_URL. */
 export const DEFAULT_API_URL = "https://license.coditect.dev";
@@ -86,13 +86,13 @@ export function parseConfigYaml(text: string): { values: Map<string, string>; wa
 }
 
 function readConfigFile(path: string): { values: Map<string, string>; warnings: string[] } {
-	let text: string;
+	let text: string | null = null;
 	try {
-		text = readFileSync(path, "utf8");
+		text = readFileIfExists(path);
 	} catch {
-		return { values: new Map(), warnings: [] };
+		// Unreadable: the same as none (the defaults), as it always was.
 	}
-	return parseConfigYaml(text);
+	return text === null ? { values: new Map(), warnings: [] } : parseConfigYaml(text);
 }
 
 export function defaultHome(env: NodeJS.ProcessEnv): string {

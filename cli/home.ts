@@ -12,6 +12,7 @@ import {
 	readFileSync,
 	renameSync,
 	rmSync,
+	statSync,
 	unlinkSync,
 	writeSync,
 } from "node:fs";
@@ -75,12 +76,25 @@ export function writeFileAtomic(
 
 export type ReadResult = { kind: "missing" } | { kind: "corrupt" } | { kind: "ok"; value: unknown };
 
+/**
+ * A file's text, or null when there is no such file; other failures (a directory, no
+ * permission) throw. A missing file is the usual case at start (no config.yaml, no
+ * credentials), and the ENOENT error readFileSync would throw costs ~19 µs (its stack trace)
+ * against ~3 µs for a stat that reports absence without one, on every license check.
+ */
+export function readFileIfExists(path: string): string | null {
+	if (statSync(path, { throwIfNoEntry: false }) === undefined) return null;
+	return readFileSync(path, "utf8");
+}
+
 /** Reads a JSON file; a missing file and an unreadable or unparsable one are told apart. */
 export function readJsonFile(path: string): ReadResult {
-	let text: string;
+	let text: string | null;
 	try {
-		text = readFileSync(path, "utf8");
+		text = readFileIfExists(path);
+		if (text === null) return { kind: "missing" };
 	} catch (err) {
+		// Also a file removed between the stat and the read.
 		return (err as NodeJS.ErrnoException).code === "ENOENT"
 			? { kind: "missing" }
 			: { kind: "corrupt" };

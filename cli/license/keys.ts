@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { PUBLIC_KEYS } from "../../keys/index";
 import { importPublicKeySetWith } from "../../src/kernel/token/keys";
 import { DEFAULT_API_URL } from "../config";
-import { isObject, readJsonFile, writeJsonFile } from "../home";
+import { isObject, readFileIfExists, writeJsonFile } from "../home";
 import { nodeVerifier } from "../node-crypto";
 
 /**
@@ -34,22 +34,64 @@ export function trustsFetchedKeys(apiUrl: string): boolean {
 	return apiUrl !== DEFAULT_API_URL;
 }
 
-function cachedKeys(home: string, apiUrl: string): unknown[] {
-	if (!trustsFetchedKeys(apiUrl)) return [];
-	const read = readJsonFile(jwksCachePath(home, apiUrl));
-	if (read.kind !== "ok" || !isObject(read.value)) return [];
-	const { api_url, keys } = read.value;
+/** The JWKS cache file's text for this server, or null (none, unreadable, or not trusted). */
+function cachedJwksText(home: string, apiUrl: string): string | null {
+	if (!trustsFetchedKeys(apiUrl)) return null;
+	try {
+		return readFileIfExists(jwksCachePath(home, apiUrl));
+	} catch {
+		return null;
+	}
+}
+
+function keysOf(text: string, apiUrl: string): unknown[] {
+	let value: unknown;
+	try {
+		value = JSON.parse(text);
+	} catch {
+		return [];
+	}
+	if (!isObject(value)) return [];
+	const { api_url, keys } = value;
 	return api_url === apiUrl && Array.isArray(keys) ? keys : [];
 }
 
+type KeySet = ReadonlyMap<string, KeyObject>;
+
+/**
+ * Imported sets, by server and cache text: a host tool that checks again in the same process
+ * imports no key twice (~10 µs a key for createPublicKey, and its thumbprint, of a ~300 µs
+ * check on a slow machine). The same text always imports to the same keys, and a JWKS newly
+ * written to the cache is new text, so nothing stale is ever served.
+ */
+let bundled: Promise<KeySet> | undefined;
+const withFetched = new Map<string, Promise<KeySet>>();
+
 /** Bundled keys plus, for a non-default server, the cached JWKS of that server. */
-export async function trustedKeys(
-	home: string,
-	apiUrl: string,
-): Promise<ReadonlyMap<string, KeyObject>> {
-	const fetched = cachedKeys(home, apiUrl);
-	if (fetched.length === 0) return importPublicKeySetWith(PUBLIC_KEYS, nodeVerifier);
-	return importPublicKeySetWith({ keys: [...PUBLIC_KEYS, ...fetched] }, nodeVerifier);
+export function trustedKeys(home: string, apiUrl: string): Promise<KeySet> {
+	const text = cachedJwksText(home, apiUrl);
+	if (text === null) {
+		if (!bundled) {
+			bundled = importPublicKeySetWith(PUBLIC_KEYS, nodeVerifier);
+			bundled.catch(() => {
+				bundled = undefined;
+			});
+		}
+		return bundled;
+	}
+	const memo = `${apiUrl}\0${text}`;
+	let keys = withFetched.get(memo);
+	if (!keys) {
+		if (withFetched.size >= 8) withFetched.clear(); // a process sees one or two servers
+		keys = importPublicKeySetWith(
+			{ keys: [...PUBLIC_KEYS, ...keysOf(text, apiUrl)] },
+			nodeVerifier,
+		);
+		withFetched.set(memo, keys);
+		// Never keep a failure: the next check tries again.
+		keys.catch(() => withFetched.delete(memo));
+	}
+	return keys;
 }
 
 /** Stores a server's JWKS for later offline checks (only for non-default servers). */
