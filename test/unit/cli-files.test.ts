@@ -2,6 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { normalizeApiUrl } from "../../cli/config";
+import { hashHardwareId } from "../../cli/fingerprint";
 import { readFileIfExists, readJsonFile } from "../../cli/home";
 import { cacheJwks, jwksCacheFile, trustedKeys } from "../../cli/license/keys";
 import { generateSigningKeyPair } from "../../src/kernel/index";
@@ -51,5 +53,25 @@ describe("trustedKeys (imported once per cached JWKS text)", () => {
 		if (!file) throw new Error("a non-default server has a cache file");
 		rmSync(file);
 		expect((await trustedKeys(home, apiUrl)).size).toBe(0);
+	});
+});
+
+describe("the check's kept last answers (pure functions asked the same at every check)", () => {
+	it("normalizeApiUrl answers each input for itself and still refuses after a success", () => {
+		expect(normalizeApiUrl("https://a.example.test/")).toBe("https://a.example.test");
+		expect(normalizeApiUrl("https://a.example.test/")).toBe("https://a.example.test");
+		expect(normalizeApiUrl("http://127.0.0.1:8787/x//")).toBe("http://127.0.0.1:8787/x");
+		expect(() => normalizeApiUrl("http://a.example.test")).toThrow(/https/);
+		expect(normalizeApiUrl("https://a.example.test/")).toBe("https://a.example.test");
+		expect(() => normalizeApiUrl("http://a.example.test")).toThrow(/https/);
+	});
+
+	it("hashHardwareId answers each input for itself", () => {
+		const a = hashHardwareId("machine-a");
+		const b = hashHardwareId("machine-b");
+		expect(a).not.toBe(b);
+		expect(hashHardwareId("machine-a")).toBe(a);
+		expect(hashHardwareId(" MACHINE-A ")).toBe(a);
+		expect(hashHardwareId("machine-b")).toBe(b);
 	});
 });
