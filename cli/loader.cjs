@@ -27,9 +27,10 @@ const path = process.getBuiltinModule("node:path");
 
 function homeDir() {
 	const env = process.env.CODITECT_HOME;
-	return env
-		? path.resolve(env)
-		: path.join(process.getBuiltinModule("node:os").homedir(), ".coditect");
+	if (env) return path.resolve(env);
+	// What os.homedir() answers when the variable is set; node:os costs ~0.3 ms to load.
+	const home = process.platform === "win32" ? process.env.USERPROFILE : process.env.HOME;
+	return path.join(home || process.getBuiltinModule("node:os").homedir(), ".coditect");
 }
 
 function saveCache(dir, file, data) {

@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { normalizeApiUrl } from "../../cli/config";
+import { defaultHome, normalizeApiUrl } from "../../cli/config";
 import { hashHardwareId } from "../../cli/fingerprint";
 import { readFileIfExists, readJsonFile } from "../../cli/home";
 import { cacheJwks, jwksCacheFile, trustedKeys } from "../../cli/license/keys";
@@ -73,5 +73,16 @@ describe("the check's kept last answers (pure functions asked the same at every 
 		expect(hashHardwareId("machine-a")).toBe(a);
 		expect(hashHardwareId(" MACHINE-A ")).toBe(a);
 		expect(hashHardwareId("machine-b")).toBe(b);
+	});
+});
+
+describe("defaultHome", () => {
+	it("is ~/.coditect from HOME as os.homedir() reads it, and CODITECT_HOME when set", () => {
+		const variable = process.platform === "win32" ? "USERPROFILE" : "HOME";
+		expect(defaultHome({ [variable]: join(root, "u") })).toBe(join(root, "u", ".coditect"));
+		expect(defaultHome({})).toBe(join(homedir(), ".coditect"));
+		expect(defaultHome({ [variable]: join(root, "u"), CODITECT_HOME: join(root, "c") })).toBe(
+			join(root, "c"),
+		);
 	});
 });
