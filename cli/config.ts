@@ -31,16 +31,16 @@ export interface ConfigFlags {
 const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(["127.0.0.1", "localhost", "[::1]"]);
 const CONFIG_KEYS: ReadonlySet<string> = new Set(["api_url", "hardware_id"]);
 
-/**
- * Canonical API URL: scheme, host, port and path without a trailing slash. Plain http is
- * refused except on loopback, because license keys, passwords and the JWKS travel over it.
- */
 // The last accepted URL and its normal form: every license check of a process normalizes the
 // same one, and parsing a URL is ~3 % of a check after import. Refusals are not kept (they
 // throw, and name their source).
 let lastInput: string | undefined;
 let lastNormal = "";
 
+/**
+ * Canonical API URL: scheme, host, port and path without a trailing slash. Plain http is
+ * refused except on loopback, because license keys, passwords and the JWKS travel over it.
+ */
 export function normalizeApiUrl(input: string, source: ConfigSource = "env"): string {
 	if (input === lastInput) return lastNormal;
 	let url: URL;
