@@ -10,11 +10,12 @@
  */
 
 import type { KeyObject } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PUBLIC_KEYS } from "../../keys/index";
 import { importPublicKeySetWith } from "../../src/kernel/token/keys";
 import { DEFAULT_API_URL } from "../config";
-import { isObject, readFileIfExists, writeJsonFile } from "../home";
+import { isObject, writeJsonFile } from "../home";
 import { nodeVerifier } from "../node-crypto";
 
 /**
@@ -34,11 +35,14 @@ export function trustsFetchedKeys(apiUrl: string): boolean {
 	return apiUrl !== DEFAULT_API_URL;
 }
 
-/** The JWKS cache file's text for this server, or null (none, unreadable, or not trusted). */
+/**
+ * The JWKS cache file's text for this server, or null (none, unreadable, or not trusted).
+ * Read at once: for a server whose keys are trusted, activation left the file there.
+ */
 function cachedJwksText(home: string, apiUrl: string): string | null {
 	if (!trustsFetchedKeys(apiUrl)) return null;
 	try {
-		return readFileIfExists(jwksCachePath(home, apiUrl));
+		return readFileSync(jwksCachePath(home, apiUrl), "utf8");
 	} catch {
 		return null;
 	}
